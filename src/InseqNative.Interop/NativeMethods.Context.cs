@@ -1,0 +1,22 @@
+using System.Runtime.InteropServices;
+
+namespace InseqNative.Interop;
+
+public static unsafe partial class NativeMethods
+{
+    public const int ContextKeepAttention = 1;
+
+    [LibraryImport(NativeLibraryResolver.LibraryName, EntryPoint = "inq_context_memory_size")]
+    public static partial int ContextMemorySize(ModelHandle model, int maxBatch, int maxSeq, int maxCotangents,
+        int flags, out long bytes);
+
+    [LibraryImport(NativeLibraryResolver.LibraryName, EntryPoint = "inq_context_create")]
+    public static partial int ContextCreate(ModelHandle model, int maxBatch, int maxSeq, int maxCotangents,
+        int flags, out IntPtr context);
+
+    [LibraryImport(NativeLibraryResolver.LibraryName, EntryPoint = "inq_context_destroy")]
+    public static partial int ContextDestroy(IntPtr context);
+
+    [LibraryImport(NativeLibraryResolver.LibraryName, EntryPoint = "inq_embed_tokens")]
+    public static partial int EmbedTokens(ContextHandle ctx, int* ids, int n, float* output);
+}
