@@ -1,0 +1,182 @@
+using System.Text;
+using System.Text.Json;
+using InseqNative.Loading;
+
+namespace InseqNative.Tokenization;
+
+/// <summary>Finds and builds the tokenizer of a Hugging Face model folder.</summary>
+public static class TokenizerLoader
+{
+    public const string VocabFile = "vocab.json";
+    public const string MergesFile = "merges.txt";
+    public const string TokenizerJsonFile = "tokenizer.json";
+
+    private static readonly string[] SentencePieceFiles =
+        ["tokenizer.model", "spiece.model", "source.spm", "target.spm", "sentencepiece.bpe.model"];
+
+    /// <summary>
+    /// Loads the folder's tokenizer: GPT-2 byte-level BPE from vocab.json + merges.txt (what the slow GPT2Tokenizer
+    /// reads), else from tokenizer.json alone. Special tokens come from tokenizer_config.json,
+    /// special_tokens_map.json and added tokens, with <paramref name="config"/>'s ids as a fallback.
+    /// </summary>
+    public static TextTokenizer Load(string folder, ModelConfig? config = null)
+    {
+        string full = Path.GetFullPath(folder);
+        if (!Directory.Exists(full))
+            throw new MissingModelFileException(full, "model folder does not exist");
+
+        string vocab = Path.Combine(full, VocabFile), merges = Path.Combine(full, MergesFile);
+        string tokenizerJson = Path.Combine(full, TokenizerJsonFile);
+        bool hasVocab = File.Exists(vocab), hasMerges = File.Exists(merges), hasJson = File.Exists(tokenizerJson);
+
+        if (hasVocab && hasMerges)
+            return FromVocabAndMerges(full, vocab, merges, config);
+        if (hasJson)
+            return FromTokenizerJson(full, tokenizerJson, config);
+
+        string[] spm = SentencePieceFiles.Where(f => File.Exists(Path.Combine(full, f))).ToArray();
+        if (spm.Length > 0)
+            throw new UnsupportedModelException(full,
+                $"SentencePiece tokenizers ({string.Join(", ", spm)}) are not supported yet; supported: byte-level BPE from {VocabFile} + {MergesFile} or {TokenizerJsonFile}");
+        string found = hasVocab ? $" ({VocabFile} is present but {MergesFile} is missing)"
+            : hasMerges ? $" ({MergesFile} is present but {VocabFile} is missing)" : "";
+        throw new MissingModelFileException(full,
+            $"no tokenizer files{found}: looked for {VocabFile} + {MergesFile}, or {TokenizerJsonFile}");
+    }
+
+    private static ByteLevelBpeTokenizer FromVocabAndMerges(string folder, string vocabPath, string mergesPath, ModelConfig? config)
+    {
+        byte[] vocabBytes = ReadAll(vocabPath);
+        Dictionary<string, int> vocab = ParseVocab(vocabBytes, vocabPath);
+        byte[] mergesBytes = ReadAll(mergesPath);
+        TokenizerFolderSettings settings = TokenizerFolderSettings.Load(folder);
+        return ByteLevelBpeTokenizer.Create(vocabPath, vocab, vocabBytes, mergesBytes, [], settings, config,
+            addPrefixSpaceFromModelFile: null);
+    }
+
+    private static ByteLevelBpeTokenizer FromTokenizerJson(string folder, string path, ModelConfig? config)
+    {
+        (JsonDocument document, JsonFileReader reader) = JsonFileReader.Open(path, "fast tokenizer definition");
+        using (document)
+        {
+            if (!reader.TryGet("model", out JsonElement model) || model.ValueKind != JsonValueKind.Object)
+                throw new ModelLoadException(path, "no 'model' object");
+            var modelReader = new JsonFileReader(path, model);
+            string type = modelReader.GetString("type") ?? (modelReader.Has("merges") ? "BPE" : "unknown");
+            if (type != "BPE")
+                throw new UnsupportedModelException(path, $"tokenizer model type '{type}' is not supported yet (supported: byte-level BPE)");
+            bool addPrefixSpace = CheckByteLevel(reader, modelReader, path);
+
+            if (!modelReader.TryGet("vocab", out JsonElement vocabElement) || vocabElement.ValueKind != JsonValueKind.Object)
+                throw new ModelLoadException(path, "model.vocab must be an object of token → id");
+            byte[] vocabBytes = Encoding.UTF8.GetBytes(vocabElement.GetRawText());
+            Dictionary<string, int> vocab = ParseVocab(vocabBytes, path);
+            byte[] mergesBytes = BuildMergesFile(modelReader, path);
+
+            var added = new List<AddedToken>();
+            if (reader.TryGet("added_tokens", out JsonElement addedElement))
+            {
+                if (addedElement.ValueKind != JsonValueKind.Array)
+                    throw new ModelLoadException(path, "'added_tokens' must be a list");
+                foreach (JsonElement item in addedElement.EnumerateArray())
+                {
+                    var r = new JsonFileReader(path, item);
+                    int id = r.GetInt("id") ?? throw new ModelLoadException(path, "an added_tokens entry has no 'id'");
+                    string content = r.GetString("content") ?? throw new ModelLoadException(path, $"added token {id} has no 'content'");
+                    added.Add(new AddedToken(content, id, r.GetBool("special") ?? false, r.GetBool("lstrip") ?? false,
+                        r.GetBool("rstrip") ?? false, r.GetBool("single_word") ?? false, r.GetBool("normalized") ?? false));
+                }
+            }
+
+            TokenizerFolderSettings settings = TokenizerFolderSettings.Load(folder);
+            return ByteLevelBpeTokenizer.Create(path, vocab, vocabBytes, mergesBytes, added, settings, config, addPrefixSpace);
+        }
+    }
+
+    /// <summary>CodeGenTokenizer applies GPT-2's split regex and byte mapping; accept only tokenizer.json files that
+    /// ask for exactly that, so a different pipeline never silently produces different ids.</summary>
+    private static bool CheckByteLevel(JsonFileReader root, JsonFileReader model, string path)
+    {
+        if (root.TryGet("normalizer", out JsonElement normalizer))
+            throw new UnsupportedModelException(path,
+                $"normalizer '{TypeOf(normalizer)}' is not supported yet (byte-level BPE without a normalizer is)");
+        if (!root.TryGet("pre_tokenizer", out JsonElement pre) || TypeOf(pre) != "ByteLevel")
+            throw new UnsupportedModelException(path,
+                $"pre_tokenizer '{(root.TryGet("pre_tokenizer", out pre) ? TypeOf(pre) : "none")}' is not supported yet (supported: ByteLevel)");
+        var preReader = new JsonFileReader(path, pre);
+        if (preReader.GetBool("use_regex") == false)
+            throw new UnsupportedModelException(path, "ByteLevel pre_tokenizer with use_regex=false is not supported yet");
+        if (model.GetBool("byte_fallback") == true)
+            throw new UnsupportedModelException(path, "BPE byte_fallback is not supported for byte-level BPE");
+        if (!string.IsNullOrEmpty(model.GetString("continuing_subword_prefix"))
+            || !string.IsNullOrEmpty(model.GetString("end_of_word_suffix")))
+            throw new UnsupportedModelException(path, "BPE continuing_subword_prefix / end_of_word_suffix are not supported");
+        return preReader.GetBool("add_prefix_space") ?? false;
+    }
+
+    private static string TypeOf(JsonElement element) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty("type", out JsonElement t)
+            && t.ValueKind == JsonValueKind.String ? t.GetString()! : element.ValueKind.ToString();
+
+    /// <summary>merges.txt bytes from model.merges, which newer files write as [a, b] pairs and older ones as "a b".</summary>
+    private static byte[] BuildMergesFile(JsonFileReader model, string path)
+    {
+        if (!model.TryGet("merges", out JsonElement merges) || merges.ValueKind != JsonValueKind.Array)
+            throw new ModelLoadException(path, "model.merges must be a list");
+        var text = new StringBuilder("#version: 0.2\n");
+        int index = 0;
+        foreach (JsonElement merge in merges.EnumerateArray())
+        {
+            string left, right;
+            if (merge.ValueKind == JsonValueKind.String)
+            {
+                string[] parts = merge.GetString()!.Split(' ');
+                if (parts.Length != 2 || parts[0].Length == 0 || parts[1].Length == 0)
+                    throw new ModelLoadException(path, $"model.merges[{index}] '{merge.GetString()}' is not two tokens separated by one space");
+                (left, right) = (parts[0], parts[1]);
+            }
+            else if (merge.ValueKind == JsonValueKind.Array && merge.GetArrayLength() == 2
+                     && merge[0].ValueKind == JsonValueKind.String && merge[1].ValueKind == JsonValueKind.String)
+            {
+                (left, right) = (merge[0].GetString()!, merge[1].GetString()!);
+                if (left.Contains(' ') || right.Contains(' ') || left.Contains('\n') || right.Contains('\n'))
+                    throw new UnsupportedModelException(path, $"model.merges[{index}] holds a space or newline inside a token, which byte-level BPE never has");
+            }
+            else
+            {
+                throw new ModelLoadException(path, $"model.merges[{index}] must be \"a b\" or [\"a\", \"b\"]");
+            }
+            text.Append(left).Append(' ').Append(right).Append('\n');
+            index++;
+        }
+        return Encoding.UTF8.GetBytes(text.ToString());
+    }
+
+    private static Dictionary<string, int> ParseVocab(byte[] utf8, string path)
+    {
+        Dictionary<string, int>? vocab;
+        try
+        {
+            vocab = JsonSerializer.Deserialize<Dictionary<string, int>>(utf8);
+        }
+        catch (JsonException e)
+        {
+            throw new ModelLoadException(path, $"vocabulary is not a JSON object of token → integer id: {e.Message}", e);
+        }
+        if (vocab is null || vocab.Count == 0)
+            throw new ModelLoadException(path, "vocabulary is empty");
+        foreach (KeyValuePair<string, int> pair in vocab)
+            if (pair.Value < 0)
+                throw new ModelLoadException(path, $"token '{pair.Key}' has negative id {pair.Value}");
+        return vocab;
+    }
+
+    private static byte[] ReadAll(string path)
+    {
+        try { return File.ReadAllBytes(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ModelLoadException(path, $"cannot read the file: {e.Message}", e);
+        }
+    }
+}
