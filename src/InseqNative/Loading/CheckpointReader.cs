@@ -56,7 +56,7 @@ public sealed class CheckpointReader : IDisposable
         string[] present = UnsupportedWeightFiles.Where(f => File.Exists(Path.Combine(full, f))).ToArray();
         string hint = present.Length == 0
             ? ""
-            : $"; found {string.Join(", ", present)}, but only safetensors checkpoints are supported (pytorch_model.bin and other pickle/TF/Flax formats are not: convert with `model.save_pretrained(dir, safe_serialization=True)`)";
+            : $"; found {string.Join(", ", present)}, which is not supported (only safetensors checkpoints are read; convert with transformers' `model.save_pretrained(dir, safe_serialization=True)`)";
         throw new MissingModelFileException(full, $"no weights: looked for {SingleFileName} and {IndexFileName}{hint}");
     }
 
