@@ -1,0 +1,40 @@
+// CPU twin of every op in the ops table (src/ops.h). One file per op family; native/kernels mirrors the names.
+#pragma once
+
+#include "../src/ops.h"
+
+namespace inq {
+namespace cpu {
+
+void embedding_forward(float* out, const int32_t* ids, const float* embeds, const int32_t* pos, const float* wte,
+                       const float* wpe, int N, int C, int V, int P);
+
+void layernorm_forward(float* out, float* mean, float* rstd, const float* x, const float* w, const float* b, int N,
+                       int C, float eps);
+void layernorm_backward(float* dx, const float* dy, const float* x, const float* w, const float* mean,
+                        const float* rstd, RowMap map, int C);
+
+size_t matmul_workspace_floats();
+void matmul_forward(float* out, const float* x, const float* w, const float* bias, int N, int K, int M, int transB,
+                    const Workspace& ws);
+void matmul_backward_input(float* dx, const float* dy, const float* w, int N, int K, int M, int transB,
+                           const Workspace& ws);
+// Name of the GEMM micro-kernel picked for this CPU at run time ("avx512", "avx2", "generic").
+const char* matmul_kernel_name();
+
+void activation_forward(float* out, const float* x, int64_t N, int kind);
+void activation_backward(float* dx, const float* dy, const float* x, RowMap map, int W, int kind);
+
+void residual_forward(float* out, const float* a, const float* b, int64_t N);
+
+void attention_forward(float* out, float* att, const float* qkv, const int32_t* mask, int B, int T, int C, int H,
+                       float scale);
+void attention_backward(float* dqkv, float* scratch, const float* dout, const float* qkv, const float* att, RowMap map,
+                        int C, int H, float scale);
+void kv_cache_write(float* kcache, float* vcache, const float* qkv, int B, int T, int S, int pos0, int C);
+void attention_decode(float* out, float* att, const float* qkv, const float* kcache, const float* vcache,
+                      const int32_t* mask, int B, int n_keys, int S, int C, int H, float scale);
+void cotangent_scatter(float* out, const float* src, const int32_t* positions, int R, int T, int C);
+
+}  // namespace cpu
+}  // namespace inq

@@ -1,0 +1,33 @@
+#include "cpu.h"
+#include "../src/common.h"
+
+namespace inq {
+namespace cpu {
+
+// Ids and positions are range-checked by the caller (the graph or inq_op_run) before any op runs.
+void embedding_forward(float* out, const int32_t* ids, const float* embeds, const int32_t* pos, const float* wte,
+                       const float* wpe, int N, int C, int V, int P) {
+  (void)V;
+  (void)P;
+#pragma omp parallel for schedule(static) num_threads(num_threads())
+  for (int n = 0; n < N; ++n) {
+    const float* e = ids ? wte + (int64_t)ids[n] * C : embeds + (int64_t)n * C;
+    const float* p = wpe + (int64_t)pos[n] * C;
+    float* o = out + (int64_t)n * C;
+    for (int c = 0; c < C; ++c) o[c] = e[c] + p[c];
+  }
+}
+
+void cotangent_scatter(float* out, const float* src, const int32_t* positions, int R, int T, int C) {
+#pragma omp parallel for schedule(static) num_threads(num_threads())
+  for (int r = 0; r < R; ++r) {
+    float* o = out + (int64_t)r * T * C;
+    for (int64_t i = 0; i < (int64_t)T * C; ++i) o[i] = 0.0f;
+    int p = positions[r];
+    if (p >= 0 && p < T)
+      for (int c = 0; c < C; ++c) o[(int64_t)p * C + c] = src[(int64_t)r * C + c];
+  }
+}
+
+}  // namespace cpu
+}  // namespace inq

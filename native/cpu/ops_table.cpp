@@ -1,0 +1,30 @@
+#include "cpu.h"
+
+namespace inq {
+
+const Ops& cpu_ops() {
+  static const Ops ops = {
+      "cpu",
+      cpu::matmul_workspace_floats(),
+      cpu::embedding_forward,
+      cpu::layernorm_forward,
+      cpu::layernorm_backward,
+      cpu::matmul_forward,
+      cpu::matmul_backward_input,
+      cpu::activation_forward,
+      cpu::activation_backward,
+      cpu::residual_forward,
+      cpu::attention_forward,
+      cpu::attention_backward,
+      cpu::kv_cache_write,
+      cpu::attention_decode,
+      cpu::cotangent_scatter,
+  };
+  return ops;
+}
+
+}  // namespace inq
+
+namespace inq {
+const char* cpu_gemm_kernel_name() { return cpu::matmul_kernel_name(); }
+}  // namespace inq

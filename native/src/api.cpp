@@ -1,0 +1,287 @@
+// The exported C ABI (include/inseq_native.h). Every export runs its body inside guard(): no exception crosses the
+// boundary; a failure becomes a status and a thread-local "file:line: cause" message.
+#include <cstring>
+#include <exception>
+#include <new>
+
+#include "context.h"
+#include "gpt2.h"
+
+
+namespace inq {
+namespace {
+
+thread_local char t_last_error[1024] = "";
+
+void set_error(const char* msg) {
+  std::strncpy(t_last_error, msg, sizeof t_last_error - 1);
+  t_last_error[sizeof t_last_error - 1] = '\0';
+}
+
+template <typename F>
+int32_t guard(const char* where, F&& body) noexcept {
+  try {
+    body();
+    return INQ_OK;
+  } catch (const Error& e) {
+    set_error(e.message.c_str());
+    return e.status;
+  } catch (const std::bad_alloc&) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "%s: out of memory (std::bad_alloc)", where);
+    set_error(buf);
+    return INQ_ERR_OUT_OF_MEMORY;
+  } catch (const std::exception& e) {
+    char buf[512];
+    std::snprintf(buf, sizeof buf, "%s: internal error: %s", where, e.what());
+    set_error(buf);
+    return INQ_ERR_INTERNAL;
+  } catch (...) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "%s: internal error: unknown exception", where);
+    set_error(buf);
+    return INQ_ERR_INTERNAL;
+  }
+}
+
+#define INQ_STR2(x) #x
+#define INQ_STR(x) INQ_STR2(x)
+#define GUARD(...) ::inq::guard("api.cpp:" INQ_STR(__LINE__), [&]() __VA_ARGS__)
+
+// Copies s into a caller buffer; fails with INQ_ERR_CAPACITY (after writing a truncated, terminated prefix) when it
+// does not fit.
+void copy_string(const std::string& s, char* buffer, int32_t capacity, const char* what) {
+  INQ_CHECK_NOT_NULL(buffer);
+  INQ_CHECK_POSITIVE(capacity);
+  const size_t n = s.size() < (size_t)capacity - 1 ? s.size() : (size_t)capacity - 1;
+  std::memcpy(buffer, s.data(), n);
+  buffer[n] = '\0';
+  INQ_CHECK(s.size() < (size_t)capacity, INQ_ERR_CAPACITY, "%s needs %zu bytes, buffer capacity is %d", what,
+            s.size() + 1, capacity);
+}
+
+Model* live_model(inq_model* m) {
+  INQ_CHECK(m != nullptr, INQ_ERR_NULL_POINTER, "argument 'model' is NULL");
+  return m;
+}
+Context* live_ctx(inq_context* c) {
+  INQ_CHECK(c != nullptr, INQ_ERR_NULL_POINTER, "argument 'ctx' is NULL");
+  return c;
+}
+
+}  // namespace
+
+int32_t run_op(int32_t device, const char* op, const int64_t* dims, int32_t n_dims, const void* const* inputs,
+               int32_t n_inputs, float* const* outputs, int32_t n_outputs, const float* scalars, int32_t n_scalars);
+std::string build_info();
+
+}  // namespace inq
+
+using namespace inq;
+
+extern "C" {
+
+INQ_API int32_t inq_abi_version(void) { return INQ_ABI_VERSION; }
+
+INQ_API const char* inq_last_error(void) { return t_last_error; }
+
+INQ_API int32_t inq_cuda_device_count(int32_t* out_count) {
+  return GUARD({
+    INQ_CHECK_NOT_NULL(out_count);
+    *out_count = 0;
+  });
+}
+
+INQ_API int32_t inq_build_info(char* buffer, int32_t capacity) {
+  return GUARD({ copy_string(build_info(), buffer, capacity, "the build info"); });
+}
+
+INQ_API int32_t inq_set_num_threads(int32_t n) {
+  return GUARD({ set_num_threads(n); });
+}
+
+INQ_API int32_t inq_get_num_threads(int32_t* out_n) {
+  return GUARD({
+    INQ_CHECK_NOT_NULL(out_n);
+    *out_n = num_threads();
+  });
+}
+
+INQ_API int32_t inq_model_create(const inq_model_config* config, int32_t device, inq_model** out_model) {
+  return GUARD({
+    INQ_CHECK_NOT_NULL(config);
+    INQ_CHECK_NOT_NULL(out_model);
+    *out_model = nullptr;
+    *out_model = model_create(config, device);
+  });
+}
+
+INQ_API int32_t inq_model_destroy(inq_model* model) {
+  return GUARD({ model_release(live_model(model)); });
+}
+
+INQ_API int32_t inq_model_tensor_count(const inq_model* model, int32_t* out_count) {
+  return GUARD({
+    INQ_CHECK_NOT_NULL(model);
+    INQ_CHECK_NOT_NULL(out_count);
+    *out_count = (int32_t)model->tensors.size();
+  });
+}
+
+INQ_API int32_t inq_model_tensor_info(const inq_model* model, int32_t index, char* name_buffer, int32_t name_capacity,
+                                      int64_t* shape, int32_t* out_ndim) {
+  return GUARD({
+    INQ_CHECK_NOT_NULL(model);
+    INQ_CHECK_NOT_NULL(shape);
+    INQ_CHECK_NOT_NULL(out_ndim);
+    INQ_CHECK(index >= 0 && index < (int32_t)model->tensors.size(), INQ_ERR_INVALID_ARGUMENT,
+              "argument 'index' %d outside [0, %d)", index, (int)model->tensors.size());
+    const TensorSlot& t = model->tensors[index];
+    for (int i = 0; i < 4; ++i) shape[i] = t.shape[i];
+    *out_ndim = t.ndim;
+    copy_string(t.name, name_buffer, name_capacity, "the tensor name");
+  });
+}
+
+INQ_API int32_t inq_model_set_tensor(inq_model* model, const char* name, const float* data, const int64_t* shape,
+                                     int32_t ndim) {
+  return GUARD({
+    live_model(model);
+    INQ_CHECK_NOT_NULL(name);
+    INQ_CHECK_NOT_NULL(data);
+    INQ_CHECK_NOT_NULL(shape);
+    model_set_tensor(model, name, data, shape, ndim);
+  });
+}
+
+INQ_API int32_t inq_model_finalize(inq_model* model) {
+  return GUARD({ model_finalize(live_model(model)); });
+}
+
+INQ_API int32_t inq_model_weight_bytes(const inq_model* model, int64_t* out_bytes) {
+  return GUARD({
+    INQ_CHECK_NOT_NULL(model);
+    INQ_CHECK_NOT_NULL(out_bytes);
+    *out_bytes = (int64_t)(model->weight_floats * sizeof(float));
+  });
+}
+
+INQ_API int32_t inq_context_memory_size(const inq_model* model, int32_t max_batch, int32_t max_seq,
+                                        int32_t max_cotangents, int32_t flags, int64_t* out_bytes) {
+  return GUARD({
+    INQ_CHECK_NOT_NULL(model);
+    INQ_CHECK_NOT_NULL(out_bytes);
+    *out_bytes = (int64_t)context_layout(model, max_batch, max_seq, max_cotangents, flags).total;
+  });
+}
+
+INQ_API int32_t inq_context_create(inq_model* model, int32_t max_batch, int32_t max_seq, int32_t max_cotangents,
+                                   int32_t flags, inq_context** out_ctx) {
+  return GUARD({
+    live_model(model);
+    INQ_CHECK_NOT_NULL(out_ctx);
+    *out_ctx = nullptr;
+    *out_ctx = context_create(model, max_batch, max_seq, max_cotangents, flags);
+  });
+}
+
+INQ_API int32_t inq_context_destroy(inq_context* ctx) {
+  return GUARD({ delete live_ctx(ctx); });
+}
+
+INQ_API int32_t inq_forward(inq_context* ctx, int32_t batch, int32_t seq, const int32_t* input_ids,
+                            const float* input_embeds, const int32_t* attention_mask, int32_t logits_mode,
+                            float* logits, int32_t flags) {
+  return GUARD({
+    gpt2_forward(live_ctx(ctx), batch, seq, input_ids, input_embeds, attention_mask, logits_mode, logits, flags,
+                 false);
+  });
+}
+
+INQ_API int32_t inq_get_attention(inq_context* ctx, int32_t layer, float* out) {
+  return GUARD({
+    live_ctx(ctx);
+    INQ_CHECK_NOT_NULL(out);
+    gpt2_get_attention(ctx, layer, out);
+  });
+}
+
+INQ_API int32_t inq_backward_embeds(inq_context* ctx, int32_t batch, int32_t n_cot, const int32_t* positions,
+                                    const float* dlogits, float* d_embeds) {
+  return GUARD({
+    live_ctx(ctx);
+    INQ_CHECK_NOT_NULL(positions);
+    INQ_CHECK_NOT_NULL(dlogits);
+    INQ_CHECK_NOT_NULL(d_embeds);
+    gpt2_backward_embeds(ctx, batch, n_cot, positions, dlogits, d_embeds);
+  });
+}
+
+INQ_API int32_t inq_embed_tokens(inq_context* ctx, const int32_t* ids, int32_t n, float* out) {
+  return GUARD({
+    live_ctx(ctx);
+    INQ_CHECK_NOT_NULL(ids);
+    INQ_CHECK_NOT_NULL(out);
+    INQ_CHECK_POSITIVE(n);
+    const inq_model_config& c = ctx->model->cfg;
+    for (int32_t i = 0; i < n; ++i)
+      INQ_CHECK(ids[i] >= 0 && ids[i] < c.vocab_size, INQ_ERR_INVALID_ARGUMENT,
+                "ids[%d] = %d is outside the vocabulary [0, %d)", i, ids[i], c.vocab_size);
+    for (int32_t i = 0; i < n; ++i)
+      std::memcpy(out + (int64_t)i * c.n_embd, ctx->model->wte + (int64_t)ids[i] * c.n_embd,
+                  sizeof(float) * c.n_embd);
+  });
+}
+
+INQ_API int32_t inq_cache_prefill(inq_context* ctx, int32_t batch, int32_t seq, const int32_t* input_ids,
+                                  const int32_t* attention_mask, float* last_logits) {
+  return GUARD({
+    live_ctx(ctx);
+    INQ_CHECK_NOT_NULL(input_ids);
+    INQ_CHECK_NOT_NULL(last_logits);
+    gpt2_forward(ctx, batch, seq, input_ids, nullptr, attention_mask, INQ_LOGITS_LAST, last_logits, 0, true);
+  });
+}
+
+INQ_API int32_t inq_cache_step(inq_context* ctx, int32_t batch, const int32_t* next_ids, float* logits) {
+  return GUARD({
+    live_ctx(ctx);
+    INQ_CHECK_NOT_NULL(next_ids);
+    INQ_CHECK_NOT_NULL(logits);
+    gpt2_cache_step(ctx, batch, next_ids, logits);
+  });
+}
+
+INQ_API int32_t inq_cache_length(inq_context* ctx, int32_t* out_len) {
+  return GUARD({
+    live_ctx(ctx);
+    INQ_CHECK_NOT_NULL(out_len);
+    *out_len = ctx->cache_len;
+  });
+}
+
+INQ_API int32_t inq_op_run(int32_t device, const char* op, const int64_t* dims, int32_t n_dims,
+                           const void* const* inputs, int32_t n_inputs, float* const* outputs, int32_t n_outputs,
+                           const float* scalars, int32_t n_scalars) {
+  return GUARD({ run_op(device, op, dims, n_dims, inputs, n_inputs, outputs, n_outputs, scalars, n_scalars); });
+}
+
+INQ_API int32_t inq_bench_gemm(int32_t device, int32_t m, int32_t n, int32_t k, const float* a, const float* b,
+                               float* c) {
+  return GUARD({
+    check_cpu_device(device);
+    INQ_CHECK_POSITIVE(m);
+    INQ_CHECK_POSITIVE(n);
+    INQ_CHECK_POSITIVE(k);
+    INQ_CHECK_NOT_NULL(a);
+    INQ_CHECK_NOT_NULL(b);
+    INQ_CHECK_NOT_NULL(c);
+    const Ops& ops = cpu_ops();
+    const int slots = num_threads();
+    float* ws = (float*)aligned_alloc_or_throw(slots * ops.matmul_workspace_floats * sizeof(float), "GEMM workspace");
+    ops.matmul_forward(c, a, b, nullptr, m, k, n, 0, Workspace{ws, slots, ops.matmul_workspace_floats});
+    aligned_free(ws);
+  });
+}
+
+}  // extern "C"

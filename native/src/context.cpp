@@ -1,0 +1,94 @@
+#include "context.h"
+
+#include <algorithm>
+#include <new>
+
+namespace inq {
+
+void validate_context_args(const Model* m, int max_batch, int max_seq, int max_cot, int flags) {
+  INQ_CHECK_POSITIVE(max_batch);
+  INQ_CHECK_POSITIVE(max_seq);
+  INQ_CHECK(max_cot >= 0, INQ_ERR_INVALID_ARGUMENT, "argument 'max_cotangents' must be >= 0 (got %d)", max_cot);
+  INQ_CHECK((flags & ~INQ_CTX_KEEP_ATTENTION) == 0, INQ_ERR_INVALID_ARGUMENT,
+            "argument 'flags' has unknown bits 0x%x (known: INQ_CTX_KEEP_ATTENTION = 1)", flags);
+  INQ_CHECK(max_seq <= m->cfg.n_positions, INQ_ERR_INVALID_ARGUMENT,
+            "max_seq %d exceeds the model's n_positions %d", max_seq, m->cfg.n_positions);
+}
+
+Layout context_layout(const Model* m, int max_batch, int max_seq, int max_cot, int flags) {
+  validate_context_args(m, max_batch, max_seq, max_cot, flags);
+  const inq_model_config& c = m->cfg;
+  const int64_t B = max_batch, T = max_seq, R = max_cot, C = c.n_embd, I = c.n_inner, H = c.n_head,
+                L_ = c.n_layer;
+  Layout L{};
+  L.layer_slots = max_cot > 0 ? c.n_layer : 1;
+  L.att_slots = (max_cot > 0 || (flags & INQ_CTX_KEEP_ATTENTION)) ? c.n_layer : 1;
+  L.res_slots = max_cot > 0 ? c.n_layer + 1 : 2;
+  L.bt = B * T;
+  // The GEMM uses at most this many threads on this context's workspace (see Workspace in ops.h).
+  L.workspace_slots = std::max(1, num_threads());
+  size_t off = 0;
+  auto take = [&](int64_t count, size_t elem) {
+    const size_t o = off;
+    off += align_up((size_t)count * elem, 64);
+    return o;
+  };
+  const int64_t bt = L.bt, ls = L.layer_slots;
+  L.res = take(L.res_slots * bt * C, 4);
+  L.res_mid = take(ls * bt * C, 4);
+  L.ln1_mean = take(ls * bt, 4);
+  L.ln1_rstd = take(ls * bt, 4);
+  L.ln2_mean = take(ls * bt, 4);
+  L.ln2_rstd = take(ls * bt, 4);
+  L.lnf_mean = take(bt, 4);
+  L.lnf_rstd = take(bt, 4);
+  L.qkv = take(ls * bt * 3 * C, 4);
+  L.att = take(L.att_slots * B * H * T * T, 4);
+  L.fc_pre = take(ls * bt * I, 4);
+  L.ln_out = take(bt * C, 4);
+  L.attn_y = take(bt * C, 4);
+  L.fc_act = take(bt * I, 4);
+  L.pos = take(bt, 4);
+  L.kcache = take(L_ * bt * C, 4);
+  L.vcache = take(L_ * bt * C, 4);
+  L.cache_mask = take(bt, 4);
+  L.cache_count = take(B, 4);
+  L.att_decode = take(B * H * T, 4);
+  L.g = take(R * T * C, 4);
+  L.c1 = take(R * T * C, 4);
+  L.c2 = take(R * T * C, 4);
+  L.big = take(R * T * std::max(I, 3 * C), 4);
+  L.att_scratch = take(R * H * T, 4);
+  L.dlnf = take(R * C, 4);
+  L.workspace = take((int64_t)L.workspace_slots * (int64_t)m->ops->matmul_workspace_floats, 4);
+  L.total = off;
+  return L;
+}
+
+Context* context_create(Model* m, int max_batch, int max_seq, int max_cot, int flags) {
+  INQ_CHECK(m->finalized, INQ_ERR_STATE, "model is not finalized (call inq_model_finalize before creating a context)");
+  const Layout L = context_layout(m, max_batch, max_seq, max_cot, flags);
+  char* arena = (char*)aligned_alloc_or_throw(L.total, "the context arena");
+  Context* ctx = new (std::nothrow) Context();
+  if (!ctx) {
+    aligned_free(arena);
+    INQ_FAIL(INQ_ERR_OUT_OF_MEMORY, "allocating the context object failed");
+  }
+  ctx->model = m;
+  ctx->ops = m->ops;
+  ctx->max_batch = max_batch;
+  ctx->max_seq = max_seq;
+  ctx->max_cot = max_cot;
+  ctx->flags = flags;
+  ctx->L = L;
+  ctx->arena = arena;
+  m->refs.fetch_add(1);
+  return ctx;
+}
+
+}  // namespace inq
+
+inq_context::~inq_context() {
+  inq::aligned_free(arena);
+  inq::model_release(model);
+}

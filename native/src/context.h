@@ -1,0 +1,52 @@
+// A context: one arena holding every activation, gradient, KV-cache and scratch buffer, laid out by
+// context_layout() (which is also what inq_context_memory_size reports), plus the state of the last forward and
+// of the KV cache. Nothing in the forward, backward or cache paths allocates.
+#pragma once
+
+#include "model.h"
+
+namespace inq {
+
+// Byte offsets into the arena. Per-layer buffers have `layer_slots` copies (n_layer when the context can keep a
+// forward for backward, else 1, reused by every layer); `res_slots` residual streams (n_layer + 1, else 2).
+struct Layout {
+  int layer_slots, att_slots, res_slots;
+  int64_t bt;  // max_batch * max_seq
+  size_t res, res_mid, ln1_mean, ln1_rstd, ln2_mean, ln2_rstd, lnf_mean, lnf_rstd, qkv, att, fc_pre;
+  size_t ln_out, attn_y, fc_act, pos;
+  size_t kcache, vcache, cache_mask, cache_count, att_decode;
+  size_t g, c1, c2, big, att_scratch, dlnf;  // backward (empty when max_cotangents = 0)
+  size_t workspace;
+  int workspace_slots;
+  size_t total;
+};
+
+Layout context_layout(const Model* m, int max_batch, int max_seq, int max_cot, int flags);
+void validate_context_args(const Model* m, int max_batch, int max_seq, int max_cot, int flags);
+
+}  // namespace inq
+
+struct inq_context {
+  inq::Model* model;
+  const inq::Ops* ops;
+  int max_batch, max_seq, max_cot, flags;
+  inq::Layout L;
+  char* arena = nullptr;
+
+  // Last forward.
+  int fwd_batch = 0, fwd_seq = 0;
+  bool kept = false, kept_attention = false;
+  // KV cache.
+  int cache_batch = 0, cache_len = 0;
+
+  template <typename T = float>
+  T* buf(size_t off) const {
+    return reinterpret_cast<T*>(arena + off);
+  }
+  ~inq_context();
+};
+
+namespace inq {
+using Context = ::inq_context;
+Context* context_create(Model* m, int max_batch, int max_seq, int max_cot, int flags);
+}  // namespace inq

@@ -1,0 +1,81 @@
+// The ops table: every numerical step the model graphs (gpt2.cpp) take, as plain function pointers.
+// native/cpu fills it now; native/kernels will fill it with the same names and argument order plus a stream
+// argument last (STYLE: llm.c). Arguments: outputs first, then inputs, then sizes, then scalars.
+// Every op writes every element of its outputs; none allocates; none keeps state between calls.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace inq {
+
+// Backward ops read activations saved by a forward of batch B while producing gradients for R = B * n_cot
+// cotangent rows of T positions: cotangent row r at position t reads the saved row (r / n_cot) at position t of a
+// forward with T_saved positions (T <= T_saved: a backward only needs positions up to its furthest cotangent).
+struct RowMap {
+  int R;        // cotangent rows
+  int T;        // positions per cotangent row in the gradient buffers
+  int n_cot;    // cotangent rows per saved forward row
+  int T_saved;  // positions per row of the saved activations
+  int64_t saved_row(int r, int t) const { return (int64_t)(r / n_cot) * T_saved + t; }
+};
+
+// Scratch an op may use (GEMM packing buffers), carved from the caller's arena: `slots` independent regions of
+// `floats_per_slot` floats, one per concurrently running thread; ops never use more threads than slots.
+struct Workspace {
+  float* data;
+  int slots;
+  size_t floats_per_slot;
+};
+
+struct Ops {
+  const char* backend;
+  // Workspace floats one thread of matmul_* needs.
+  size_t matmul_workspace_floats;
+
+  // out[n,:] = (ids ? wte[ids[n],:] : embeds[n,:]) + wpe[pos[n],:]
+  void (*embedding_forward)(float* out, const int32_t* ids, const float* embeds, const int32_t* pos, const float* wte,
+                            const float* wpe, int N, int C, int V, int P);
+  // y = (x - mean) * rstd * w + b, per row of C; mean and rstd saved for the backward.
+  void (*layernorm_forward)(float* out, float* mean, float* rstd, const float* x, const float* w, const float* b, int N,
+                            int C, float eps);
+  // dx (input gradient only) for map.R x map.T rows; x, mean, rstd are saved rows (see RowMap).
+  void (*layernorm_backward)(float* dx, const float* dy, const float* x, const float* w, const float* mean,
+                             const float* rstd, RowMap map, int C);
+  // out[N,M] = x[N,K] . W + bias; W is [K,M] (transB = 0, HF Conv1D) or [M,K] (transB = 1, Linear / tied LM head).
+  void (*matmul_forward)(float* out, const float* x, const float* w, const float* bias, int N, int K, int M, int transB,
+                         const Workspace& ws);
+  // dx[N,K] = dy[N,M] . W^T for the same W layouts.
+  void (*matmul_backward_input)(float* dx, const float* dy, const float* w, int N, int K, int M, int transB,
+                                const Workspace& ws);
+  // Elementwise activation (kind: inq_activation).
+  void (*activation_forward)(float* out, const float* x, int64_t N, int kind);
+  // dx = dy * act'(x) over map.R x map.T rows of W elements; x is saved rows (see RowMap). dx may alias dy.
+  void (*activation_backward)(float* dx, const float* dy, const float* x, RowMap map, int W, int kind);
+  // out = a + b (out may alias a or b).
+  void (*residual_forward)(float* out, const float* a, const float* b, int64_t N);
+  // Causal multi-head self-attention over qkv [B,T,3C] (q | k | v, head h at columns h*C/H of each), key j visible to
+  // query i iff j <= i and mask[b,j] != 0 (mask NULL: all visible). out [B,T,C]; att [B,H,T,T] probabilities, exactly
+  // 0 where masked; a query with no visible key gets zero probabilities and zero output. scale multiplies scores.
+  void (*attention_forward)(float* out, float* att, const float* qkv, const int32_t* mask, int B, int T, int C, int H,
+                            float scale);
+  // dqkv [R,T,3C] from dout [R,T,C]; qkv and att are saved rows (att [B,H,T_saved,T_saved]).
+  // scratch: R * H * T floats.
+  void (*attention_backward)(float* dqkv, float* scratch, const float* dout, const float* qkv, const float* att,
+                             RowMap map, int C, int H, float scale);
+  // Copies k and v of qkv [B,T,3C] into caches [B,S,C] at positions pos0 .. pos0+T-1.
+  void (*kv_cache_write)(float* kcache, float* vcache, const float* qkv, int B, int T, int S, int pos0, int C);
+  // One new query per row (qkv [B,3C], its k and v already in the cache at position n_keys-1) against cached keys
+  // 0 .. n_keys-1 with mask [B,S]. out [B,C]; att [B,H,n_keys] probabilities.
+  void (*attention_decode)(float* out, float* att, const float* qkv, const float* kcache, const float* vcache,
+                           const int32_t* mask, int B, int n_keys, int S, int C, int H, float scale);
+  // out [R,T,C] = 0 except out[r, positions[r], :] = src[r, :] (positions[r] < 0: the whole row stays 0).
+  void (*cotangent_scatter)(float* out, const float* src, const int32_t* positions, int R, int T, int C);
+};
+
+// The CPU twin (native/cpu/ops_table.cpp).
+const Ops& cpu_ops();
+// Name of the GEMM micro-kernel the CPU backend picked at run time (build info, benchmarks).
+const char* cpu_gemm_kernel_name();
+
+}  // namespace inq
