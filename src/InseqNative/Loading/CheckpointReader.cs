@@ -169,6 +169,15 @@ public sealed class CheckpointReader : IDisposable
 
     public SafetensorsTensorInfo GetInfo(string name) => Get(name).Info;
 
+    /// <summary>Path of the safetensors file holding <paramref name="name"/> (after <see cref="TryFind"/>'s
+    /// prefix matching); throws when the checkpoint lacks it.</summary>
+    public string FileOf(string name) => Get(name).File.FilePath;
+
+    /// <summary>For error messages: the file holding <paramref name="name"/> when present, else the file that
+    /// defines the checkpoint (model.safetensors or the index), which is where it should have been.</summary>
+    public string DescribeLocation(string name) =>
+        _tensors.TryGetValue(name, out CheckpointTensor? tensor) ? tensor.File.FilePath : SourcePath;
+
     public float[] ReadAsFloat32(string name) => Get(name).ReadAsFloat32();
 
     public void ReadAsFloat32(string name, Span<float> destination) => Get(name).ReadAsFloat32(destination);

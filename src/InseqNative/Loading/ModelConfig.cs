@@ -72,6 +72,32 @@ public abstract record ModelConfig
         return parse(reader, modelType);
     }
 
+    /// <summary>
+    /// A GPT-2 shape built in memory (benchmarks, tests): the same validation as config.json, with
+    /// <paramref name="activation"/> spelled as in config.json ("gelu_new", "gelu", "relu", "silu").
+    /// Invalid values throw <see cref="InvalidInputException"/>.
+    /// </summary>
+    public static Gpt2Config ForGpt2(int layers, int heads, int hidden, int vocab, int positions,
+        string activation = "gelu_new", int? inner = null, double layerNormEpsilon = 1e-5, bool tieWordEmbeddings = true,
+        int? bosTokenId = null, int? eosTokenId = null)
+    {
+        var json = new System.Text.Json.Nodes.JsonObject
+        {
+            ["model_type"] = "gpt2", ["n_layer"] = layers, ["n_head"] = heads, ["n_embd"] = hidden,
+            ["vocab_size"] = vocab, ["n_positions"] = positions, ["activation_function"] = activation,
+            ["n_inner"] = inner, ["layer_norm_epsilon"] = layerNormEpsilon, ["tie_word_embeddings"] = tieWordEmbeddings,
+            ["bos_token_id"] = bosTokenId, ["eos_token_id"] = eosTokenId,
+        };
+        try
+        {
+            return (Gpt2Config)Parse(json.ToJsonString(), "<in-memory GPT-2 config>");
+        }
+        catch (ModelLoadException e)
+        {
+            throw new InvalidInputException(e.Message);
+        }
+    }
+
     private static string SupportedList => string.Join(", ", Parsers.Keys.Order(StringComparer.Ordinal));
 
     /// <summary>Special token ids must index the embedding matrix.</summary>

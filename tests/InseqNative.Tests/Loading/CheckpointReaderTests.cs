@@ -70,6 +70,9 @@ public sealed class CheckpointReaderTests
         Assert.Equal([1f, -2.5f], checkpoint.ReadAsFloat32("c.weight"));
         Assert.True(checkpoint.TryFind("model.c.weight", out CheckpointTensor c));
         Assert.EndsWith("model-00002-of-00002.safetensors", c.File.FilePath);
+        Assert.Equal(c.File.FilePath, checkpoint.FileOf("c.weight"));
+        Assert.Equal(c.File.FilePath, checkpoint.DescribeLocation("c.weight"));
+        Assert.Equal(dir.File("model.safetensors.index.json"), checkpoint.DescribeLocation("missing.weight"));
     }
 
     [Fact]

@@ -127,4 +127,16 @@ public sealed class ModelConfigTests
         Assert.Contains("/m/config.json", e.Message);
         Assert.Contains(expected, e.Message);
     }
+
+    [Fact]
+    public void ForGpt2BuildsAValidatedShape()
+    {
+        Gpt2Config config = ModelConfig.ForGpt2(layers: 2, heads: 2, hidden: 16, vocab: 37, positions: 24, activation: "relu");
+        Assert.Equal(ActivationFunction.Relu, config.Activation);
+        Assert.Equal(64, config.NInner);
+        Assert.Equal(24, config.MaxPositions);
+        var e = Assert.Throws<InvalidInputException>(() => ModelConfig.ForGpt2(2, 3, 16, 37, 24));
+        Assert.Contains("n_embd 16 is not divisible by n_head 3", e.Message);
+        Assert.Throws<InvalidInputException>(() => ModelConfig.ForGpt2(2, 2, 16, 37, 24, activation: "tanh"));
+    }
 }
