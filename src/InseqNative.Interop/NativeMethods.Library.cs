@@ -30,6 +30,9 @@ public static unsafe partial class NativeMethods
 
     public static string LastErrorMessage() => Marshal.PtrToStringUTF8(LastErrorPtr()) ?? "";
 
+    // A library registering its own DllImport resolver is the use CA2255 allows for: it must run before any call.
+#pragma warning disable CA2255
     [ModuleInitializer]
+#pragma warning restore CA2255
     internal static void RegisterResolver() => NativeLibraryResolver.Register();
 }

@@ -178,7 +178,7 @@ public class OpGradientTests
         if (padded)
             for (var i = 0; i < 2 * c; i++) dout[t * c + i] = 0; // padded query rows of row 1 carry no cotangent
         var dqkv = new float[b * t * 3 * c];
-        NativeOps.Run("attention_backward", [b, t, c, h, 1], [dout, qkv, att], [dqkv]);
+        NativeOps.Run("attention_backward", [b, t, c, h, 1], [dout, qkv, att], [dqkv], [1f]);
         CheckAgainstFiniteDifferences(Fwd, qkv, dout, dqkv, $"attention padded={padded}", eps: 1e-2f);
         // Causality and masking in the kept probabilities.
         for (var bi = 0; bi < b; bi++)
