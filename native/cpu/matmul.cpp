@@ -1,7 +1,7 @@
 // Blocked, packed GEMM for matmul_forward / matmul_backward_input (and inq_bench_gemm).
 //
-// C[N,M] = A[N,K] . op(B) (+ bias). Goto-style: the output is cut into MC x NC tiles, OpenMP hands whole tiles to
-// threads, and each tile walks K in KC blocks in a fixed order: every output element is the same sequence of
+// C[N,M] = A[N,K] . op(B) (+ bias). Goto-style: the output is cut into tiles of NC columns by whole MC-row blocks,
+// OpenMP hands whole tiles to threads, and each tile walks K in KC blocks in a fixed order: every output element is the same sequence of
 // multiply-adds whatever the thread count, tile position or N, so results are bitwise deterministic and a row's
 // result does not depend on the other rows in the call (no split-K).
 //
@@ -22,9 +22,14 @@ namespace cpu {
 
 namespace {
 
-constexpr int MC = 96;   // rows of A per packed block (multiple of every MR)
-constexpr int KC = 256;  // depth of a packed block
-constexpr int NC = 512;  // columns of B per packed panel (multiple of every NR)
+#ifndef INQ_GEMM_MC
+#define INQ_GEMM_MC 192
+#define INQ_GEMM_KC 192
+#define INQ_GEMM_NC 512
+#endif
+constexpr int MC = INQ_GEMM_MC;  // rows of A per packed block (multiple of every MR)
+constexpr int KC = INQ_GEMM_KC;  // depth of a packed block
+constexpr int NC = INQ_GEMM_NC;  // columns of B per packed panel (multiple of every NR)
 constexpr int MAX_MR = 12, MAX_NR = 32;
 
 typedef float v4 __attribute__((vector_size(16)));
@@ -108,16 +113,19 @@ const Kernel& kernel() {
 
 // Packs rows i0..i0+mc of A[:, p0..p0+kc] into MR-row slivers (k-major inside a sliver), zero-padding missing rows.
 void pack_a(float* dst, const float* A, int64_t lda, int N, int i0, int mc, int p0, int kc, int mr) {
+  // k outer, rows inner: MR concurrent read streams and contiguous writes (one row at a time stalls on misses).
+  const float* rows[MAX_MR];
   for (int s = 0; s < mc; s += mr) {
     float* d = dst + (int64_t)s * kc;
-    for (int i = 0; i < mr; ++i) {
-      const int row = i0 + s + i;
-      if (row < N) {
-        const float* src = A + row * lda + p0;
-        for (int k = 0; k < kc; ++k) d[k * mr + i] = src[k];
-      } else {
-        for (int k = 0; k < kc; ++k) d[k * mr + i] = 0.0f;
-      }
+    int valid = 0;
+    for (int i = 0; i < mr; ++i)
+      if (i0 + s + i < N) rows[valid++] = A + (i0 + s + i) * lda + p0;
+    if (valid == mr) {
+      for (int k = 0; k < kc; ++k)
+        for (int i = 0; i < mr; ++i) d[k * mr + i] = rows[i][k];
+    } else {
+      for (int k = 0; k < kc; ++k)
+        for (int i = 0; i < mr; ++i) d[k * mr + i] = i < valid ? rows[i][k] : 0.0f;
     }
   }
 }
@@ -136,13 +144,15 @@ void pack_b(float* dst, const float* B, int64_t ldb, int transB, int M, int j0, 
         for (; j < nr; ++j) d[k * nr + j] = 0.0f;
       }
     } else {
-      for (int j = 0; j < nr; ++j) {
-        if (j < cols) {
-          const float* src = B + (j0 + s + j) * ldb + p0;
-          for (int k = 0; k < kc; ++k) d[k * nr + j] = src[k];
-        } else {
-          for (int k = 0; k < kc; ++k) d[k * nr + j] = 0.0f;
-        }
+      // k outer, columns inner: NR concurrent read streams (rows of B) and contiguous writes.
+      const float* cols_src[MAX_NR];
+      for (int j = 0; j < cols; ++j) cols_src[j] = B + (j0 + s + j) * ldb + p0;
+      if (cols == nr) {
+        for (int k = 0; k < kc; ++k)
+          for (int j = 0; j < nr; ++j) d[k * nr + j] = cols_src[j][k];
+      } else {
+        for (int k = 0; k < kc; ++k)
+          for (int j = 0; j < nr; ++j) d[k * nr + j] = j < cols ? cols_src[j][k] : 0.0f;
       }
     }
   }
@@ -151,10 +161,18 @@ void pack_b(float* dst, const float* B, int64_t ldb, int transB, int M, int j0, 
 void gemm(float* C, const float* A, const float* B, int transB, const float* bias, int N, int K, int M,
           const Workspace& ws) {
   const Kernel& kr = kernel();
-  const int tiles_n = (N + MC - 1) / MC, tiles_m = (M + NC - 1) / NC;
-  const int tiles = tiles_n * tiles_m;
   int threads = num_threads();
   if (threads > ws.slots) threads = ws.slots;
+  // A tile is NC columns by a run of MC-row blocks: its B panel is packed once per K block and reused by every row
+  // block. Tiles are as tall as the thread count allows (about two tiles per thread); the shape only decides who
+  // computes what, never how, so it may depend on the thread count.
+  const int tiles_m = (M + NC - 1) / NC, blocks_n = (N + MC - 1) / MC;
+  int row_tiles = (2 * threads + tiles_m - 1) / tiles_m;
+  if (row_tiles > blocks_n) row_tiles = blocks_n;
+  if (row_tiles < 1) row_tiles = 1;
+  const int rows_per_tile = (blocks_n + row_tiles - 1) / row_tiles * MC;
+  row_tiles = (N + rows_per_tile - 1) / rows_per_tile;
+  const int tiles = row_tiles * tiles_m;
   if (threads > tiles) threads = tiles;
   const int64_t lda = K, ldb = transB ? K : M;
 #pragma omp parallel num_threads(threads)
@@ -168,34 +186,39 @@ void gemm(float* C, const float* A, const float* B, int transB, const float* bia
     alignas(64) float edge[MAX_MR * MAX_NR];
 #pragma omp for schedule(dynamic, 1)
     for (int t = 0; t < tiles; ++t) {
-      const int i0 = (t / tiles_m) * MC, j0 = (t % tiles_m) * NC;
-      const int mc = N - i0 < MC ? N - i0 : MC, nc = M - j0 < NC ? M - j0 : NC;
-      const int mc_pad = (mc + kr.mr - 1) / kr.mr * kr.mr, nc_pad = (nc + kr.nr - 1) / kr.nr * kr.nr;
+      const int r0 = (t / tiles_m) * rows_per_tile, j0 = (t % tiles_m) * NC;
+      const int r1 = N < r0 + rows_per_tile ? N : r0 + rows_per_tile;
+      const int nc = M - j0 < NC ? M - j0 : NC;
+      const int nc_pad = (nc + kr.nr - 1) / kr.nr * kr.nr;
       for (int p0 = 0; p0 < K; p0 += KC) {
         const int kc = K - p0 < KC ? K - p0 : KC;
         const int accumulate = p0 > 0;
-        pack_a(pa, A, lda, N, i0, mc_pad, p0, kc, kr.mr);
         pack_b(pb, B, ldb, transB, M, j0, nc_pad, p0, kc, kr.nr);
-        for (int jr = 0; jr < nc_pad; jr += kr.nr) {
-          const float* bsl = pb + (int64_t)jr * kc;
-          const float* bias_j = bias ? bias + j0 + jr : nullptr;
-          const int cols = nc - jr < kr.nr ? nc - jr : kr.nr;
-          for (int ir = 0; ir < mc_pad; ir += kr.mr) {
-            const float* asl = pa + (int64_t)ir * kc;
-            const int rows = mc - ir < kr.mr ? mc - ir : kr.mr;
-            float* c = C + (int64_t)(i0 + ir) * M + j0 + jr;
-            if (rows == kr.mr && cols == kr.nr) {
-              kr.fn(kc, asl, bsl, c, M, bias_j, accumulate);
-            } else {
-              // Edge tile: same kernel into a scratch tile, then the valid part is stored with the same arithmetic.
-              float bias_pad[MAX_NR] = {0};
-              if (bias_j)
-                for (int j = 0; j < cols; ++j) bias_pad[j] = bias_j[j];
-              for (int i = 0; i < rows; ++i)
-                for (int j = 0; j < cols; ++j) edge[i * kr.nr + j] = accumulate ? c[i * (int64_t)M + j] : 0.0f;
-              kr.fn(kc, asl, bsl, edge, kr.nr, bias_j ? bias_pad : nullptr, accumulate);
-              for (int i = 0; i < rows; ++i)
-                for (int j = 0; j < cols; ++j) c[i * (int64_t)M + j] = edge[i * kr.nr + j];
+        for (int i0 = r0; i0 < r1; i0 += MC) {
+          const int mc = r1 - i0 < MC ? r1 - i0 : MC;
+          const int mc_pad = (mc + kr.mr - 1) / kr.mr * kr.mr;
+          pack_a(pa, A, lda, N, i0, mc_pad, p0, kc, kr.mr);
+          for (int jr = 0; jr < nc_pad; jr += kr.nr) {
+            const float* bsl = pb + (int64_t)jr * kc;
+            const float* bias_j = bias ? bias + j0 + jr : nullptr;
+            const int cols = nc - jr < kr.nr ? nc - jr : kr.nr;
+            for (int ir = 0; ir < mc_pad; ir += kr.mr) {
+              const float* asl = pa + (int64_t)ir * kc;
+              const int rows = mc - ir < kr.mr ? mc - ir : kr.mr;
+              float* c = C + (int64_t)(i0 + ir) * M + j0 + jr;
+              if (rows == kr.mr && cols == kr.nr) {
+                kr.fn(kc, asl, bsl, c, M, bias_j, accumulate);
+              } else {
+                // Edge tile: same kernel into a scratch tile, then the valid part is copied out.
+                float bias_pad[MAX_NR] = {0};
+                if (bias_j)
+                  for (int j = 0; j < cols; ++j) bias_pad[j] = bias_j[j];
+                for (int i = 0; i < rows; ++i)
+                  for (int j = 0; j < cols; ++j) edge[i * kr.nr + j] = accumulate ? c[i * (int64_t)M + j] : 0.0f;
+                kr.fn(kc, asl, bsl, edge, kr.nr, bias_j ? bias_pad : nullptr, accumulate);
+                for (int i = 0; i < rows; ++i)
+                  for (int j = 0; j < cols; ++j) c[i * (int64_t)M + j] = edge[i * kr.nr + j];
+              }
             }
           }
         }
