@@ -79,21 +79,21 @@ void attention_backward(float* dqkv, float* scratch, const float* dout, const fl
                         int C, int H, float scale) {
   const int hd = C / H;
   const int64_t C3 = 3 * (int64_t)C;
-  const int T = map.T, Ts = map.T_saved;
+  const int Ts = map.T_saved;
 #pragma omp parallel for collapse(2) schedule(dynamic, 1) num_threads(num_threads())
   for (int r = 0; r < map.R; ++r)
     for (int h = 0; h < H; ++h) {
-      const int b = r / map.n_cot;
-      const float* saved = qkv + map.saved_row(r, 0) * C3;
-      float* dp = scratch + ((int64_t)r * H + h) * T;
-      float* g = dqkv + (int64_t)r * T * C3;
+      const int b = r / map.n_cot, T = map.len(r);
+      const float* saved = qkv + (int64_t)b * Ts * C3;
+      float* dp = scratch + ((int64_t)r * H + h) * Ts;
+      float* g = dqkv + (int64_t)map.start[r] * C3;
       for (int t = 0; t < T; ++t) {
         std::memset(g + t * C3 + C + h * hd, 0, sizeof(float) * hd);
         std::memset(g + t * C3 + 2 * C + h * hd, 0, sizeof(float) * hd);
       }
       for (int i = 0; i < T; ++i) {
         const float* p = att + (((int64_t)b * H + h) * Ts + i) * Ts;
-        const float* go = dout + ((int64_t)r * T + i) * C + h * hd;
+        const float* go = dout + ((int64_t)map.start[r] + i) * C + h * hd;
         const float* qi = saved + i * C3 + h * hd;
         float* dq = g + i * C3 + h * hd;
         float s = 0.0f;

@@ -34,7 +34,7 @@ void attention_backward(float* dqkv, float* scratch, const float* dout, const fl
 void kv_cache_write(float* kcache, float* vcache, const float* qkv, int B, int T, int S, int pos0, int C);
 void attention_decode(float* out, float* att, const float* qkv, const float* kcache, const float* vcache,
                       const int32_t* mask, int B, int n_keys, int S, int C, int H, float scale);
-void cotangent_scatter(float* out, const float* src, const int32_t* positions, int R, int T, int C);
+void cotangent_scatter(float* out, const float* src, RowMap map, int C);
 
 }  // namespace cpu
 }  // namespace inq

@@ -18,14 +18,14 @@ void embedding_forward(float* out, const int32_t* ids, const float* embeds, cons
   }
 }
 
-void cotangent_scatter(float* out, const float* src, const int32_t* positions, int R, int T, int C) {
+void cotangent_scatter(float* out, const float* src, RowMap map, int C) {
 #pragma omp parallel for schedule(static) num_threads(num_threads())
-  for (int r = 0; r < R; ++r) {
-    float* o = out + (int64_t)r * T * C;
-    for (int64_t i = 0; i < (int64_t)T * C; ++i) o[i] = 0.0f;
-    int p = positions[r];
-    if (p >= 0 && p < T)
-      for (int c = 0; c < C; ++c) o[(int64_t)p * C + c] = src[(int64_t)r * C + c];
+  for (int r = 0; r < map.R; ++r) {
+    const int len = map.len(r);
+    if (len == 0) continue;
+    float* o = out + (int64_t)map.start[r] * C;
+    for (int64_t i = 0; i < (int64_t)(len - 1) * C; ++i) o[i] = 0.0f;
+    for (int c = 0; c < C; ++c) o[(int64_t)(len - 1) * C + c] = src[(int64_t)r * C + c];
   }
 }
 

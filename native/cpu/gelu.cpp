@@ -55,10 +55,9 @@ void activation_forward(float* out, const float* x, int64_t N, int kind) {
 }
 
 void activation_backward(float* dx, const float* dy, const float* x, RowMap map, int W, int kind) {
-  const int64_t rows = (int64_t)map.R * map.T;
 #pragma omp parallel for schedule(static) num_threads(num_threads())
-  for (int64_t n = 0; n < rows; ++n) {
-    const float* xr = x + map.saved_row((int)(n / map.T), (int)(n % map.T)) * W;
+  for (int64_t n = 0; n < map.rows; ++n) {
+    const float* xr = x + map.saved_row(n) * W;
     const float* g = dy + n * W;
     float* o = dx + n * W;
     for (int i = 0; i < W; ++i) o[i] = g[i] * act_grad(xr[i], kind);

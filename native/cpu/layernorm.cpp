@@ -33,10 +33,9 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* x, con
 
 void layernorm_backward(float* dx, const float* dy, const float* x, const float* w, const float* mean,
                         const float* rstd, RowMap map, int C) {
-  const int64_t rows = (int64_t)map.R * map.T;
 #pragma omp parallel for schedule(static) num_threads(num_threads())
-  for (int64_t n = 0; n < rows; ++n) {
-    const int64_t s = map.saved_row((int)(n / map.T), (int)(n % map.T));
+  for (int64_t n = 0; n < map.rows; ++n) {
+    const int64_t s = map.saved_row(n);
     const float* xr = x + s * C;
     const float* g = dy + n * C;
     const float m = mean[s], rs = rstd[s];

@@ -11,6 +11,9 @@ void validate_context_args(const Model* m, int max_batch, int max_seq, int max_c
   INQ_CHECK(max_cot >= 0, INQ_ERR_INVALID_ARGUMENT, "argument 'max_cotangents' must be >= 0 (got %d)", max_cot);
   INQ_CHECK((flags & ~INQ_CTX_KEEP_ATTENTION) == 0, INQ_ERR_INVALID_ARGUMENT,
             "argument 'flags' has unknown bits 0x%x (known: INQ_CTX_KEEP_ATTENTION = 1)", flags);
+  INQ_CHECK((int64_t)max_cot * max_seq < ((int64_t)1 << 31) && (int64_t)max_batch * max_seq < ((int64_t)1 << 31),
+            INQ_ERR_INVALID_ARGUMENT, "max_batch (%d) or max_cotangents (%d) times max_seq (%d) reaches 2^31 rows",
+            max_batch, max_cot, max_seq);
   INQ_CHECK(max_seq <= m->cfg.n_positions, INQ_ERR_INVALID_ARGUMENT,
             "max_seq %d exceeds the model's n_positions %d", max_seq, m->cfg.n_positions);
 }
@@ -60,6 +63,8 @@ Layout context_layout(const Model* m, int max_batch, int max_seq, int max_cot, i
   L.big = take(R * T * std::max(I, 3 * C), 4);
   L.att_scratch = take(R * H * T, 4);
   L.dlnf = take(R * C, 4);
+  L.row_start = take(R + 1, 4);
+  L.row_owner = take(R * T, 4);
   L.workspace = take((int64_t)L.workspace_slots * (int64_t)m->ops->matmul_workspace_floats, 4);
   L.total = off;
   return L;

@@ -15,7 +15,7 @@ struct Layout {
   size_t res, res_mid, ln1_mean, ln1_rstd, ln2_mean, ln2_rstd, lnf_mean, lnf_rstd, qkv, att, fc_pre;
   size_t ln_out, attn_y, fc_act, pos;
   size_t kcache, vcache, cache_mask, cache_count, att_decode;
-  size_t g, c1, c2, big, att_scratch, dlnf;  // backward (empty when max_cotangents = 0)
+  size_t g, c1, c2, big, att_scratch, dlnf, row_start, row_owner;  // backward (empty when max_cotangents = 0)
   size_t workspace;
   int workspace_slots;
   size_t total;

@@ -188,49 +188,57 @@ void gpt2_backward_embeds(Context* ctx, int batch, int n_cot, const int32_t* pos
   INQ_CHECK(R64 <= ctx->max_cot, INQ_ERR_CAPACITY, "batch * n_cot = %d * %d = %lld exceeds the context's max_cotangents %d",
             batch, n_cot, (long long)R64, ctx->max_cot);
   const int R = (int)R64, T = ctx->fwd_seq;
-  int Te = 0;
-  for (int r = 0; r < R; ++r) {
+  for (int r = 0; r < R; ++r)
     INQ_CHECK(positions[r] < T, INQ_ERR_INVALID_ARGUMENT, "positions[%d, %d] = %d is beyond the forward's seq %d",
               r / n_cot, r % n_cot, positions[r], T);
-    if (positions[r] + 1 > Te) Te = positions[r] + 1;
-  }
   const int64_t C = cfg.n_embd, I = cfg.n_inner, V = cfg.vocab_size;
-  // Causal: a cotangent at position p has zero gradient beyond p, so only positions < Te are computed.
-  if (Te > 0) {
+  // Causal: a cotangent at position p has zero gradient beyond p, so it owns only gradient rows for positions 0..p
+  // (none for a negative position), packed back to back: the GEMMs run over sum(p + 1) rows instead of R * T.
+  int32_t* start = ctx->buf<int32_t>(ctx->L.row_start);
+  int32_t* owner = ctx->buf<int32_t>(ctx->L.row_owner);
+  start[0] = 0;
+  for (int r = 0; r < R; ++r) {
+    const int len = positions[r] >= 0 ? positions[r] + 1 : 0;
+    for (int t = 0; t < len; ++t) owner[start[r] + t] = r;
+    start[r + 1] = start[r] + len;
+  }
+  const int rows = start[R];
+  if (rows > 0) {
     const Workspace ws = workspace(ctx);
     const int64_t att_elems = att_slot_elems(ctx);
-    const RowMap map{R, Te, n_cot, T};
-    const int RT = R * Te;
+    const RowMap map{R, rows, n_cot, T, start, owner};
     float* g = ctx->buf(ctx->L.g);
     float* c1 = ctx->buf(ctx->L.c1);
     float* c2 = ctx->buf(ctx->L.c2);
     float* big = ctx->buf(ctx->L.big);
     float* dlnf = ctx->buf(ctx->L.dlnf);
     ops.matmul_backward_input(dlnf, dlogits, m->lm_head, R, (int)C, (int)V, 1, ws);
-    ops.cotangent_scatter(c1, dlnf, positions, R, Te, (int)C);
+    ops.cotangent_scatter(c1, dlnf, map, (int)C);
     ops.layernorm_backward(g, c1, layer_bufs(ctx, cfg.n_layer - 1, 0, att_elems).y, m->lnf_w,
                            ctx->buf(ctx->L.lnf_mean), ctx->buf(ctx->L.lnf_rstd), map, (int)C);
     for (int l = cfg.n_layer - 1; l >= 0; --l) {
       const LayerWeights& w = m->layers[l];
       const LayerBufs a = layer_bufs(ctx, l, 0, att_elems);
-      ops.matmul_backward_input(big, g, w.mlp_proj_w, RT, (int)I, (int)C, 0, ws);
+      ops.matmul_backward_input(big, g, w.mlp_proj_w, rows, (int)I, (int)C, 0, ws);
       ops.activation_backward(big, big, a.fc_pre, map, (int)I, cfg.activation);
-      ops.matmul_backward_input(c1, big, w.fc_w, RT, (int)C, (int)I, 0, ws);
+      ops.matmul_backward_input(c1, big, w.fc_w, rows, (int)C, (int)I, 0, ws);
       ops.layernorm_backward(c2, c1, a.mid, w.ln2_w, a.ln2_mean, a.ln2_rstd, map, (int)C);
-      ops.residual_forward(g, g, c2, (int64_t)RT * C);
-      ops.matmul_backward_input(c1, g, w.proj_w, RT, (int)C, (int)C, 0, ws);
+      ops.residual_forward(g, g, c2, (int64_t)rows * C);
+      ops.matmul_backward_input(c1, g, w.proj_w, rows, (int)C, (int)C, 0, ws);
       ops.attention_backward(big, ctx->buf(ctx->L.att_scratch), c1, a.qkv, a.att, map, (int)C, cfg.n_head,
                              attention_scale(cfg, l));
-      ops.matmul_backward_input(c1, big, w.attn_w, RT, (int)C, (int)(3 * C), 0, ws);
+      ops.matmul_backward_input(c1, big, w.attn_w, rows, (int)C, (int)(3 * C), 0, ws);
       ops.layernorm_backward(c2, c1, a.x, w.ln1_w, a.ln1_mean, a.ln1_rstd, map, (int)C);
-      ops.residual_forward(g, g, c2, (int64_t)RT * C);
+      ops.residual_forward(g, g, c2, (int64_t)rows * C);
     }
-    // The position embedding is added to the token embedding: its gradient passes through unchanged.
-    for (int r = 0; r < R; ++r)
-      std::memcpy(d_embeds + (int64_t)r * T * C, g + (int64_t)r * Te * C, sizeof(float) * Te * C);
   }
-  for (int r = 0; r < R; ++r)
-    std::memset(d_embeds + ((int64_t)r * T + Te) * C, 0, sizeof(float) * (size_t)(T - Te) * C);
+  // The position embedding is added to the token embedding: its gradient passes through unchanged.
+  for (int r = 0; r < R; ++r) {
+    const int len = start[r + 1] - start[r];
+    float* out = d_embeds + (int64_t)r * T * C;
+    if (len > 0) std::memcpy(out, ctx->buf(ctx->L.g) + (int64_t)start[r] * C, sizeof(float) * len * C);
+    std::memset(out + (int64_t)len * C, 0, sizeof(float) * (size_t)(T - len) * C);
+  }
 }
 
 void gpt2_cache_step(Context* ctx, int batch, const int32_t* next_ids, float* logits) {

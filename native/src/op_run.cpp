@@ -41,6 +41,17 @@ int flag(const int64_t* dims, int i, const char* what, int lo, int hi) {
   return (int)dims[i];
 }
 
+// The identity map of a single-op call: `rows` cotangents of `len` positions each, reading their own saved rows.
+struct IdentityMap {
+  std::vector<int32_t> start, owner;
+  RowMap map;
+  IdentityMap(int rows, int len) : start(rows + 1), owner((size_t)rows * len) {
+    for (int r = 0; r <= rows; ++r) start[r] = r * len;
+    for (size_t n = 0; n < owner.size(); ++n) owner[n] = (int32_t)(n / len);
+    map = RowMap{rows, rows * len, 1, len, start.data(), owner.data()};
+  }
+};
+
 struct OwnedWorkspace {
   std::vector<float> data;
   Workspace ws;
@@ -104,7 +115,7 @@ int32_t run_op(int32_t device, const char* op_name, const int64_t* dims, int32_t
     ops.layernorm_forward(outputs[0], outputs[1], outputs[2], in(0), in(1), in(2), N, C, scalars[0]);
   } else if (op == "layernorm_backward") {
     const int N = dim(dims, 0, "N"), C = dim(dims, 1, "C");
-    ops.layernorm_backward(outputs[0], in(0), in(1), in(2), in(3), in(4), RowMap{N, 1, 1, 1}, C);
+    ops.layernorm_backward(outputs[0], in(0), in(1), in(2), in(3), in(4), IdentityMap(N, 1).map, C);
   } else if (op == "matmul_forward" || op == "matmul_backward_input") {
     const int N = dim(dims, 0, "N"), K = dim(dims, 1, "K"), M = dim(dims, 2, "M");
     const int transB = flag(dims, 3, "transB", 0, 1);
@@ -119,7 +130,7 @@ int32_t run_op(int32_t device, const char* op_name, const int64_t* dims, int32_t
     if (op == "gelu_forward")
       ops.activation_forward(outputs[0], in(0), N, kind);
     else
-      ops.activation_backward(outputs[0], in(0), in(1), RowMap{N, 1, 1, 1}, 1, kind);
+      ops.activation_backward(outputs[0], in(0), in(1), IdentityMap(N, 1).map, 1, kind);
   } else if (op == "residual_forward") {
     ops.residual_forward(outputs[0], in(0), in(1), dim(dims, 0, "N"));
   } else {  // attention_forward / attention_backward
@@ -136,7 +147,7 @@ int32_t run_op(int32_t device, const char* op_name, const int64_t* dims, int32_t
       ops.attention_forward(outputs[0], outputs[1], in(0), mask, B, T, C, H, scale);
     } else {
       std::vector<float> scratch((size_t)B * H * T);
-      ops.attention_backward(outputs[0], scratch.data(), in(0), in(1), in(2), RowMap{B, T, 1, T}, C, H, scale);
+      ops.attention_backward(outputs[0], scratch.data(), in(0), in(1), in(2), IdentityMap(B, T).map, C, H, scale);
     }
   }
   return INQ_OK;

@@ -10,14 +10,22 @@
 namespace inq {
 
 // Backward ops read activations saved by a forward of batch B while producing gradients for R = B * n_cot
-// cotangent rows of T positions: cotangent row r at position t reads the saved row (r / n_cot) at position t of a
-// forward with T_saved positions (T <= T_saved: a backward only needs positions up to its furthest cotangent).
+// cotangent rows. Causality makes the gradient of a cotangent at position p zero beyond p, so cotangent r only owns
+// the gradient rows start[r] .. start[r+1]-1 (its positions 0, 1, ...), packed one after another: `rows` in all.
+// Gradient row n of cotangent r = owner[n] at position t = n - start[r] reads the saved row (r / n_cot) at position t
+// of a forward with T_saved positions.
 struct RowMap {
-  int R;        // cotangent rows
-  int T;        // positions per cotangent row in the gradient buffers
-  int n_cot;    // cotangent rows per saved forward row
-  int T_saved;  // positions per row of the saved activations
-  int64_t saved_row(int r, int t) const { return (int64_t)(r / n_cot) * T_saved + t; }
+  int R;                 // cotangent rows
+  int rows;              // gradient rows in all (start[R])
+  int n_cot;             // cotangent rows per saved forward row
+  int T_saved;           // positions per row of the saved activations
+  const int32_t* start;  // [R + 1]
+  const int32_t* owner;  // [rows]
+  int len(int r) const { return start[r + 1] - start[r]; }
+  int64_t saved_row(int64_t n) const {
+    const int r = owner[n];
+    return (int64_t)(r / n_cot) * T_saved + (n - start[r]);
+  }
 };
 
 // Scratch an op may use (GEMM packing buffers), carved from the caller's arena: `slots` independent regions of
@@ -39,7 +47,7 @@ struct Ops {
   // y = (x - mean) * rstd * w + b, per row of C; mean and rstd saved for the backward.
   void (*layernorm_forward)(float* out, float* mean, float* rstd, const float* x, const float* w, const float* b, int N,
                             int C, float eps);
-  // dx (input gradient only) for map.R x map.T rows; x, mean, rstd are saved rows (see RowMap).
+  // dx (input gradient only) for the map.rows gradient rows; x, mean, rstd are saved rows (see RowMap).
   void (*layernorm_backward)(float* dx, const float* dy, const float* x, const float* w, const float* mean,
                              const float* rstd, RowMap map, int C);
   // out[N,M] = x[N,K] . W + bias; W is [K,M] (transB = 0, HF Conv1D) or [M,K] (transB = 1, Linear / tied LM head).
@@ -50,7 +58,7 @@ struct Ops {
                                 const Workspace& ws);
   // Elementwise activation (kind: inq_activation).
   void (*activation_forward)(float* out, const float* x, int64_t N, int kind);
-  // dx = dy * act'(x) over map.R x map.T rows of W elements; x is saved rows (see RowMap). dx may alias dy.
+  // dx = dy * act'(x) over the map.rows gradient rows of W elements; x is saved rows (see RowMap). dx may alias dy.
   void (*activation_backward)(float* dx, const float* dy, const float* x, RowMap map, int W, int kind);
   // out = a + b (out may alias a or b).
   void (*residual_forward)(float* out, const float* a, const float* b, int64_t N);
@@ -59,8 +67,8 @@ struct Ops {
   // 0 where masked; a query with no visible key gets zero probabilities and zero output. scale multiplies scores.
   void (*attention_forward)(float* out, float* att, const float* qkv, const int32_t* mask, int B, int T, int C, int H,
                             float scale);
-  // dqkv [R,T,3C] from dout [R,T,C]; qkv and att are saved rows (att [B,H,T_saved,T_saved]).
-  // scratch: R * H * T floats.
+  // dqkv [rows,3C] from dout [rows,C]; qkv and att are saved rows (att [B,H,T_saved,T_saved]).
+  // scratch: R * H * T_saved floats.
   void (*attention_backward)(float* dqkv, float* scratch, const float* dout, const float* qkv, const float* att,
                              RowMap map, int C, int H, float scale);
   // Copies k and v of qkv [B,T,3C] into caches [B,S,C] at positions pos0 .. pos0+T-1.
@@ -69,8 +77,8 @@ struct Ops {
   // 0 .. n_keys-1 with mask [B,S]. out [B,C]; att [B,H,n_keys] probabilities.
   void (*attention_decode)(float* out, float* att, const float* qkv, const float* kcache, const float* vcache,
                            const int32_t* mask, int B, int n_keys, int S, int C, int H, float scale);
-  // out [R,T,C] = 0 except out[r, positions[r], :] = src[r, :] (positions[r] < 0: the whole row stays 0).
-  void (*cotangent_scatter)(float* out, const float* src, const int32_t* positions, int R, int T, int C);
+  // out [rows,C] = 0 except the last gradient row of each cotangent r (its position) = src[r, :].
+  void (*cotangent_scatter)(float* out, const float* src, RowMap map, int C);
 };
 
 // The CPU twin (native/cpu/ops_table.cpp).
