@@ -74,7 +74,38 @@ static inline __attribute__((always_inline)) void kernel_body(int kc, const floa
     }
 }
 
+// One row of the same product (a[k * astride]): for edge slivers with fewer than MR valid rows (decode steps have
+// one). Each element sees exactly the multiply-add sequence of kernel_body, so results do not depend on which of
+// the two computed them.
+template <int NV, typename V>
+static inline __attribute__((always_inline)) void row_body(int kc, const float* __restrict a, int astride,
+                                                           const float* __restrict b, float* __restrict c,
+                                                           const float* bias, int accumulate) {
+  constexpr int VW = sizeof(V) / sizeof(float);
+  constexpr int NR = NV * VW;
+  V acc[NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) acc[v] = V{};
+  for (int k = 0; k < kc; ++k) {
+    const float ak = a[(int64_t)k * astride];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[v] += ak * *(const V*)(b + (int64_t)k * NR + v * VW);
+  }
+  typedef float VU __attribute__((vector_size(sizeof(V)), aligned(4)));
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) {
+    VU* dst = (VU*)(c + v * VW);
+    if (accumulate)
+      *dst += acc[v];
+    else if (bias)
+      *dst = acc[v] + *(const VU*)(bias + v * VW);
+    else
+      *dst = acc[v];
+  }
+}
+
 typedef void (*KernelFn)(int, const float*, const float*, float*, int64_t, const float*, int);
+typedef void (*RowFn)(int, const float*, int, const float*, float*, const float*, int);
 
 __attribute__((target("avx512f,fma"))) void kernel_avx512(int kc, const float* a, const float* b, float* c,
                                                           int64_t ldc, const float* bias, int accumulate) {
@@ -83,6 +114,17 @@ __attribute__((target("avx512f,fma"))) void kernel_avx512(int kc, const float* a
 __attribute__((target("avx2,fma"))) void kernel_avx2(int kc, const float* a, const float* b, float* c, int64_t ldc,
                                                      const float* bias, int accumulate) {
   kernel_body<6, 2, v8>(kc, a, b, c, ldc, bias, accumulate);
+}
+__attribute__((target("avx512f,fma"))) void row_avx512(int kc, const float* a, int astride, const float* b, float* c,
+                                                       const float* bias, int accumulate) {
+  row_body<2, v16>(kc, a, astride, b, c, bias, accumulate);
+}
+__attribute__((target("avx2,fma"))) void row_avx2(int kc, const float* a, int astride, const float* b, float* c,
+                                                  const float* bias, int accumulate) {
+  row_body<2, v8>(kc, a, astride, b, c, bias, accumulate);
+}
+void row_generic(int kc, const float* a, int astride, const float* b, float* c, const float* bias, int accumulate) {
+  row_body<2, v4>(kc, a, astride, b, c, bias, accumulate);
 }
 void kernel_generic(int kc, const float* a, const float* b, float* c, int64_t ldc, const float* bias,
                     int accumulate) {
@@ -93,6 +135,7 @@ struct Kernel {
   const char* name;
   int mr, nr;
   KernelFn fn;
+  RowFn row;
 };
 
 // INSEQ_NATIVE_GEMM=generic|avx2|avx512 caps the choice (for measurements); read once.
@@ -103,10 +146,10 @@ const Kernel& kernel() {
     const bool allow2 = allow512 || !std::strcmp(cap, "avx2");
     __builtin_cpu_init();
     if (allow512 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma"))
-      return Kernel{"avx512", 12, 32, kernel_avx512};
+      return Kernel{"avx512", 12, 32, kernel_avx512, row_avx512};
     if (allow2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-      return Kernel{"avx2", 6, 16, kernel_avx2};
-    return Kernel{"generic", 4, 8, kernel_generic};
+      return Kernel{"avx2", 6, 16, kernel_avx2, row_avx2};
+    return Kernel{"generic", 4, 8, kernel_generic, row_generic};
   }();
   return k;
 }
@@ -208,6 +251,8 @@ void gemm(float* C, const float* A, const float* B, int transB, const float* bia
               float* c = C + (int64_t)(i0 + ir) * M + j0 + jr;
               if (rows == kr.mr && cols == kr.nr) {
                 kr.fn(kc, asl, bsl, c, M, bias_j, accumulate);
+              } else if (cols == kr.nr) {
+                for (int i = 0; i < rows; ++i) kr.row(kc, asl + i, kr.mr, bsl, c + i * (int64_t)M, bias_j, accumulate);
               } else {
                 // Edge tile: same kernel into a scratch tile, then the valid part is copied out.
                 float bias_pad[MAX_NR] = {0};

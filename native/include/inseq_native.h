@@ -114,7 +114,11 @@ INQ_API int32_t inq_model_weight_bytes(const inq_model* model, int64_t* out_byte
 /* ---------------------------------------------------------------- contexts (activation arenas) */
 /* A context owns one arena sized for forwards of up to max_batch x max_seq tokens, backwards of up to
  * max_cotangents cotangent rows of max_seq positions, and a KV cache of max_batch x max_seq.
- * flags: INQ_CTX_* bits. The context keeps its model alive until inq_context_destroy. */
+ * flags: INQ_CTX_* bits. The context keeps its model alive until inq_context_destroy.
+ * max_cotangents may be 0: a forward/generation-only context that keeps no per-layer activations (much smaller);
+ * INQ_FWD_KEEP_FOR_BACKWARD then fails with INQ_ERR_CAPACITY. max_seq must not exceed the model's n_positions.
+ * The arena also holds GEMM scratch for the thread count in effect at creation (inq_set_num_threads); a context
+ * uses at most that many threads in its GEMMs. */
 #define INQ_CTX_KEEP_ATTENTION 1 /* reserve room to keep attention probabilities of every layer */
 
 INQ_API int32_t inq_context_memory_size(const inq_model* model, int32_t max_batch, int32_t max_seq,
@@ -134,7 +138,9 @@ INQ_API int32_t inq_context_destroy(inq_context* ctx);
  *                  INQ_LOGITS_LAST: logits [batch, vocab] of the last position of each row
  *   flags          INQ_FWD_KEEP_FOR_BACKWARD: keep activations for inq_backward_embeds
  *                  INQ_FWD_KEEP_ATTENTION: keep attention probabilities for inq_get_attention
- *                    (context must have INQ_CTX_KEEP_ATTENTION)
+ *                    (context must have INQ_CTX_KEEP_ATTENTION, else INQ_ERR_CAPACITY)
+ * Mask values must be 0 or 1 and every 0 must precede the row's first 1 (INQ_ERR_INVALID_ARGUMENT otherwise);
+ * ids are range-checked. Padded positions produce logits too (their attention output is zero); ignore them.
  * A forward invalidates any previously kept forward and the KV cache. */
 #define INQ_LOGITS_NONE 0
 #define INQ_LOGITS_ALL 1
