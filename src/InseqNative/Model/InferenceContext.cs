@@ -10,9 +10,10 @@ public enum LogitsMode { None = NativeMethods.LogitsNone, All = NativeMethods.Lo
 /// backwards and the KV cache run inside it without allocating. Use from one thread at a time; create one per
 /// thread for concurrency. Keeps its model alive.
 /// </summary>
-public sealed unsafe class InferenceContext : IDisposable
+public sealed unsafe partial class InferenceContext : IDisposable
 {
     readonly ContextHandle _handle;
+    // Shape of the last forward kept for backward / attention (-1: none) and of the cached batch.
     int _keptBatch = -1, _keptSeq = -1, _cacheBatch = -1;
 
     public TransformerModel Model { get; }
