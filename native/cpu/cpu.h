@@ -36,5 +36,12 @@ void attention_decode(float* out, float* att, const float* qkv, const float* kca
                       const int32_t* mask, int B, int n_keys, int S, int C, int H, float scale);
 void cotangent_scatter(float* out, const float* src, RowMap map, int C);
 
+size_t step_fn_workspace_floats(int V);
+void step_fn_scores(float* scores, const float* logits, const float* contrast_logits, const int32_t* targets,
+                    const int32_t* contrast_targets, int R, int V, StepFnParams p, const Workspace& ws);
+void step_fn_dlogits(float* dlogits, float* scores, const float* logits, const float* contrast_logits,
+                     const int32_t* targets, const int32_t* contrast_targets, int R, int V, StepFnParams p,
+                     const Workspace& ws);
+
 }  // namespace cpu
 }  // namespace inq

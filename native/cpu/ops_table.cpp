@@ -6,6 +6,7 @@ const Ops& cpu_ops() {
   static const Ops ops = {
       "cpu",
       cpu::matmul_workspace_floats(),
+      cpu::step_fn_workspace_floats,
       cpu::embedding_forward,
       cpu::layernorm_forward,
       cpu::layernorm_backward,
@@ -19,6 +20,8 @@ const Ops& cpu_ops() {
       cpu::kv_cache_write,
       cpu::attention_decode,
       cpu::cotangent_scatter,
+      cpu::step_fn_scores,
+      cpu::step_fn_dlogits,
   };
   return ops;
 }

@@ -30,7 +30,7 @@ extern "C" {
 #define INQ_API __attribute__((visibility("default")))
 #endif
 
-#define INQ_ABI_VERSION 1
+#define INQ_ABI_VERSION 2 /* 2: points (inq_get_hidden, inq_forward_from_hidden, inq_backward), step functions */
 
 /* ---------------------------------------------------------------- status codes */
 typedef enum inq_status {
@@ -169,6 +169,116 @@ INQ_API int32_t inq_get_attention(inq_context* ctx, int32_t layer, float* out);
 INQ_API int32_t inq_backward_embeds(inq_context* ctx, int32_t batch, int32_t n_cot, const int32_t* positions,
                                     const float* dlogits, float* d_embeds);
 
+/* ---------------------------------------------------------------- points (layer methods) */
+/* A point is a place in the residual stream where a layer method reads activations and gradients:
+ *   point 0          the token embeddings (inputs_embeds, before positions are added: what inq_backward_embeds
+ *                    differentiates)
+ *   point l + 1      the output of block l (0 <= l < n_layer), i.e. Hugging Face's hidden_states[l + 1] and the
+ *                    output of `transformer.h.l`; point n_layer is the last block's output, before ln_f.
+ * A forward started at point P (inq_forward / prefill: P = 0) defines points P .. n_layer only. */
+
+/* Activation at a point of the last forward kept with INQ_FWD_KEEP_FOR_BACKWARD: out [batch, seq, n_embd].
+ * INQ_ERR_STATE without such a forward; INQ_ERR_INVALID_ARGUMENT for a point outside [P, n_layer]. */
+INQ_API int32_t inq_get_hidden(inq_context* ctx, int32_t point, float* out);
+
+/* A forward from a point on: `hidden` [batch, seq, n_embd] replaces the activation at the point and the blocks
+ * point .. n_layer - 1, ln_f and the LM head run as inq_forward does (same mask rules, logits modes and flags).
+ * Point 0 is exactly inq_forward with input_embeds (positions added inside). With INQ_FWD_KEEP_FOR_BACKWARD the
+ * forward can be differentiated back to any point >= `point` (inq_backward, inq_backward_step);
+ * with INQ_FWD_KEEP_ATTENTION only layers >= point have attention to read. */
+INQ_API int32_t inq_forward_from_hidden(inq_context* ctx, int32_t point, int32_t batch, int32_t seq,
+                                        const float* hidden, const int32_t* attention_mask, int32_t logits_mode,
+                                        float* logits, int32_t flags);
+
+/* inq_backward_embeds stopped at a point: d_out [batch, n_cot, seq, n_embd] is the gradient of
+ * <dlogits[b, k], logits[b, positions[b, k]]> with respect to the activation at the point (zero beyond the
+ * cotangent's position and for positions < 0). Point 0 gives exactly inq_backward_embeds's result. For a forward
+ * started at point P, points < P fail with INQ_ERR_INVALID_ARGUMENT. */
+INQ_API int32_t inq_backward(inq_context* ctx, int32_t point, int32_t batch, int32_t n_cot, const int32_t* positions,
+                             const float* dlogits, float* d_out);
+
+/* Shape of the last forward: batch, seq, the point it started from, whether it is kept for backward (1/0) and
+ * whether step functions can read it (1/0: any forward or prefill; a cache step replaces it). All 0 when none. */
+INQ_API int32_t inq_last_forward(inq_context* ctx, int32_t* out_batch, int32_t* out_seq, int32_t* out_point,
+                                 int32_t* out_kept, int32_t* out_scorable);
+
+/* ---------------------------------------------------------------- step functions (Inseq's built-ins) */
+/* Each row has the next-token logits l of one position, a target id y and, for contrastive functions, a contrast
+ * id c and a contrast logits row q: either l itself ("shares logits": gradients flow through both terms) or a row
+ * the caller gives (another forward's: a constant for the gradient). p = softmax(l), P_q = softmax(q). Reductions
+ * run in double, one row per thread, in a fixed order (deterministic). Values (as InseqNative's managed reference,
+ * StepFunctions/BuiltinStepFunctions.cs):
+ *   LOGIT                l[y]
+ *   PROBABILITY          p[y]                      (logprob: ln p[y])
+ *   ENTROPY              -sum p ln p               (nats)
+ *   CROSSENTROPY         -ln p[y]                  (nats)
+ *   PERPLEXITY           exp(-ln p[y]) = 1 / p[y]
+ *   CONTRAST_LOGITS      q[c]
+ *   CONTRAST_PROB        P_q[c]                    (logprob: ln P_q[c])
+ *   CONTRAST_LOGITS_DIFF l[y] - q[c]
+ *   CONTRAST_PROB_DIFF   p[y] - P_q[c]             (logprob: ln p[y] - ln P_q[c])
+ *   PCXMI                (ln P_q[c] - ln p[y]) / ln 2   (bits)
+ *   KL_DIVERGENCE        KL(p' || P_q') over the ids kept by top-p (Hugging Face's rule on P_q, top_p >= 1: all),
+ *                        then top-k (k <= 0: all; ties with the k-th value kept) on q; p', P_q' renormalized there
+ *   IN_CONTEXT_PVI       ln P_q[c] - ln p[y]       (nats)
+ *   TOP_P_SIZE           how many ids top-p keeps of p (a count; top_k unused)
+ * logprob must be 0 or 1; min_tokens_to_keep < 1 counts as 1; top_p must not be NaN. */
+typedef enum inq_step_fn {
+  INQ_STEP_LOGIT = 0,
+  INQ_STEP_PROBABILITY = 1,
+  INQ_STEP_ENTROPY = 2,
+  INQ_STEP_CROSSENTROPY = 3,
+  INQ_STEP_PERPLEXITY = 4,
+  INQ_STEP_CONTRAST_LOGITS = 5,
+  INQ_STEP_CONTRAST_PROB = 6,
+  INQ_STEP_CONTRAST_LOGITS_DIFF = 7,
+  INQ_STEP_CONTRAST_PROB_DIFF = 8,
+  INQ_STEP_PCXMI = 9,
+  INQ_STEP_KL_DIVERGENCE = 10,
+  INQ_STEP_IN_CONTEXT_PVI = 11,
+  INQ_STEP_TOP_P_SIZE = 12
+} inq_step_fn;
+
+/* Passed by pointer; struct_size must be sizeof(inq_step_fn_args) (24). */
+typedef struct inq_step_fn_args {
+  int32_t struct_size;
+  int32_t fn;                 /* inq_step_fn */
+  int32_t logprob;            /* PROBABILITY, CONTRAST_PROB, CONTRAST_PROB_DIFF */
+  int32_t top_k;              /* KL_DIVERGENCE */
+  float top_p;                /* KL_DIVERGENCE, TOP_P_SIZE */
+  int32_t min_tokens_to_keep; /* KL_DIVERGENCE, TOP_P_SIZE */
+} inq_step_fn_args;
+
+/* Step scores of n_rows rows of the last forward (kept or not; INQ_LOGITS_NONE is enough), without any
+ * [batch, seq, vocab] buffer: the final-norm output of every position stays in the arena after a forward and the
+ * needed logits rows are recomputed from it (bitwise equal to the forward's logits), in blocks of
+ * max(max_cotangents, min(max_batch * max_seq, 64)) rows (n_rows is not limited).
+ *   batch_index, positions   [n_rows] the row's forward row and position
+ *   targets                  [n_rows] y
+ *   contrast_targets         [n_rows] c, or NULL: c = y
+ *   contrast_batch_index, contrast_positions   [n_rows] both NULL: the contrast row is the row itself; both given:
+ *                            the logits of another row of the same forward (e.g. a contrast sequence in the batch)
+ *   contrast_logits          [n_rows, vocab] host rows, or NULL; not together with contrast_positions
+ *   scores                   [n_rows] out */
+INQ_API int32_t inq_step_scores(inq_context* ctx, const inq_step_fn_args* args, int32_t n_rows,
+                                const int32_t* batch_index, const int32_t* positions, const int32_t* targets,
+                                const int32_t* contrast_targets, const int32_t* contrast_batch_index,
+                                const int32_t* contrast_positions, const float* contrast_logits, float* scores);
+
+/* The attributed function's backward, with dlogits computed natively: cotangent (b, k) is
+ * d fn(logits[b, positions[b, k]]) / d logits, then the backward of inq_backward to the point.
+ *   positions         [batch, n_cot] (< 0: a zero cotangent, score NaN)
+ *   targets           [batch, n_cot] y;   contrast_targets [batch, n_cot] c or NULL (c = y)
+ *   contrast_logits   [batch * n_cot, vocab] a constant contrast row per cotangent, or NULL: shares logits
+ *   d_out             [batch, n_cot, seq, n_embd] gradient at the point
+ *   scores            [batch * n_cot] the function's value at each row, or NULL
+ * Same capacity and state rules as inq_backward. TOP_P_SIZE (a count) and KL_DIVERGENCE with shared logits
+ * (identically 0) have no gradient: INQ_ERR_INVALID_ARGUMENT. */
+INQ_API int32_t inq_backward_step(inq_context* ctx, const inq_step_fn_args* args, int32_t point, int32_t batch,
+                                  int32_t n_cot, const int32_t* positions, const int32_t* targets,
+                                  const int32_t* contrast_targets, const float* contrast_logits, float* d_out,
+                                  float* scores);
+
 /* ---------------------------------------------------------------- embeddings */
 /* Token embedding rows (no positions): out [n, n_embd]. Ids are range-checked. */
 INQ_API int32_t inq_embed_tokens(inq_context* ctx, const int32_t* ids, int32_t n, float* out);
@@ -202,6 +312,9 @@ INQ_API int32_t inq_cache_length(inq_context* ctx, int32_t* out_len);
  *   "residual_forward"      N               | a[N], b[N] -> y[N]
  *   "attention_forward"     B,T,C,H,scaled  | qkv[B,T,3C], mask(int32)[B,T] or NULL -> out[B,T,C], att[B,H,T,T] | extra_scale
  *   "attention_backward"    B,T,C,H,scaled  | dout[B,T,C], qkv[B,T,3C], att[B,H,T,T] -> dqkv[B,T,3C] | extra_scale
+ *   "step_fn_scores"        R,V,fn,logprob,top_k,min_keep | logits[R,V], contrast_logits[R,V] or NULL (shares),
+ *                           targets(int32)[R], contrast_targets(int32)[R] or NULL (= targets) -> scores[R] | top_p
+ *   "step_fn_dlogits"       same dims and inputs -> dlogits[R,V], scores[R] | top_p
  * (scaled: 1 = divide scores by sqrt(C/H); extra_scale multiplies the scores further, 1.0 for plain GPT-2.) */
 INQ_API int32_t inq_op_run(int32_t device, const char* op, const int64_t* dims, int32_t n_dims,
                            const void* const* inputs, int32_t n_inputs, float* const* outputs, int32_t n_outputs,

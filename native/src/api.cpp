@@ -193,7 +193,7 @@ INQ_API int32_t inq_forward(inq_context* ctx, int32_t batch, int32_t seq, const 
                             const float* input_embeds, const int32_t* attention_mask, int32_t logits_mode,
                             float* logits, int32_t flags) {
   return GUARD({
-    gpt2_forward(live_ctx(ctx), batch, seq, input_ids, input_embeds, attention_mask, logits_mode, logits, flags,
+    gpt2_forward(live_ctx(ctx), 0, batch, seq, input_ids, input_embeds, attention_mask, logits_mode, logits, flags,
                  false);
   });
 }
@@ -213,7 +213,79 @@ INQ_API int32_t inq_backward_embeds(inq_context* ctx, int32_t batch, int32_t n_c
     INQ_CHECK_NOT_NULL(positions);
     INQ_CHECK_NOT_NULL(dlogits);
     INQ_CHECK_NOT_NULL(d_embeds);
-    gpt2_backward_embeds(ctx, batch, n_cot, positions, dlogits, d_embeds);
+    gpt2_backward(ctx, 0, batch, n_cot, positions, dlogits, d_embeds);
+  });
+}
+
+INQ_API int32_t inq_get_hidden(inq_context* ctx, int32_t point, float* out) {
+  return GUARD({
+    live_ctx(ctx);
+    INQ_CHECK_NOT_NULL(out);
+    gpt2_get_hidden(ctx, point, out);
+  });
+}
+
+INQ_API int32_t inq_forward_from_hidden(inq_context* ctx, int32_t point, int32_t batch, int32_t seq,
+                                        const float* hidden, const int32_t* attention_mask, int32_t logits_mode,
+                                        float* logits, int32_t flags) {
+  return GUARD({
+    live_ctx(ctx);
+    INQ_CHECK_NOT_NULL(hidden);
+    gpt2_forward(ctx, point, batch, seq, nullptr, hidden, attention_mask, logits_mode, logits, flags, false);
+  });
+}
+
+INQ_API int32_t inq_backward(inq_context* ctx, int32_t point, int32_t batch, int32_t n_cot, const int32_t* positions,
+                             const float* dlogits, float* d_out) {
+  return GUARD({
+    live_ctx(ctx);
+    INQ_CHECK_NOT_NULL(positions);
+    INQ_CHECK_NOT_NULL(dlogits);
+    INQ_CHECK_NOT_NULL(d_out);
+    gpt2_backward(ctx, point, batch, n_cot, positions, dlogits, d_out);
+  });
+}
+
+INQ_API int32_t inq_last_forward(inq_context* ctx, int32_t* out_batch, int32_t* out_seq, int32_t* out_point,
+                                 int32_t* out_kept, int32_t* out_scorable) {
+  return GUARD({
+    live_ctx(ctx);
+    INQ_CHECK_NOT_NULL(out_batch);
+    INQ_CHECK_NOT_NULL(out_seq);
+    INQ_CHECK_NOT_NULL(out_point);
+    INQ_CHECK_NOT_NULL(out_kept);
+    INQ_CHECK_NOT_NULL(out_scorable);
+    const bool any = ctx->scorable || ctx->kept || ctx->kept_attention;
+    *out_batch = any ? ctx->fwd_batch : 0;
+    *out_seq = any ? ctx->fwd_seq : 0;
+    *out_point = any ? ctx->fwd_point : 0;
+    *out_kept = ctx->kept ? 1 : 0;
+    *out_scorable = ctx->scorable ? 1 : 0;
+  });
+}
+
+INQ_API int32_t inq_step_scores(inq_context* ctx, const inq_step_fn_args* args, int32_t n_rows,
+                                const int32_t* batch_index, const int32_t* positions, const int32_t* targets,
+                                const int32_t* contrast_targets, const int32_t* contrast_batch_index,
+                                const int32_t* contrast_positions, const float* contrast_logits, float* scores) {
+  return GUARD({
+    live_ctx(ctx);
+    gpt2_step_scores(ctx, args, n_rows, batch_index, positions, targets, contrast_targets, contrast_batch_index,
+                     contrast_positions, contrast_logits, scores);
+  });
+}
+
+INQ_API int32_t inq_backward_step(inq_context* ctx, const inq_step_fn_args* args, int32_t point, int32_t batch,
+                                  int32_t n_cot, const int32_t* positions, const int32_t* targets,
+                                  const int32_t* contrast_targets, const float* contrast_logits, float* d_out,
+                                  float* scores) {
+  return GUARD({
+    live_ctx(ctx);
+    INQ_CHECK_NOT_NULL(positions);
+    INQ_CHECK_NOT_NULL(targets);
+    INQ_CHECK_NOT_NULL(d_out);
+    gpt2_backward_step(ctx, args, point, batch, n_cot, positions, targets, contrast_targets, contrast_logits, d_out,
+                       scores);
   });
 }
 
@@ -239,7 +311,7 @@ INQ_API int32_t inq_cache_prefill(inq_context* ctx, int32_t batch, int32_t seq, 
     live_ctx(ctx);
     INQ_CHECK_NOT_NULL(input_ids);
     INQ_CHECK_NOT_NULL(last_logits);
-    gpt2_forward(ctx, batch, seq, input_ids, nullptr, attention_mask, INQ_LOGITS_LAST, last_logits, 0, true);
+    gpt2_forward(ctx, 0, batch, seq, input_ids, nullptr, attention_mask, INQ_LOGITS_LAST, last_logits, 0, true);
   });
 }
 

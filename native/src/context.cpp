@@ -65,7 +65,20 @@ Layout context_layout(const Model* m, int max_batch, int max_seq, int max_cot, i
   L.dlnf = take(R * C, 4);
   L.row_start = take(R + 1, 4);
   L.row_owner = take(R * T, 4);
-  L.workspace = take((int64_t)L.workspace_slots * (int64_t)m->ops->matmul_workspace_floats, 4);
+  L.tok_emb = take(R > 0 ? bt * C : 0, 4);
+  const int64_t V = c.vocab_size;
+  // Step-function row blocks: every cotangent row of a backward at once, and at least 64 rows (or the whole forward
+  // when smaller) for scoring, so scoring a long sequence runs the LM head as a GEMM rather than row by row.
+  L.step_rows = (int)std::max<int64_t>({R, std::min<int64_t>(bt, 64), 1});
+  const int64_t S = L.step_rows;
+  L.step_gather = take(2 * S * C, 4);
+  L.step_logits = take(2 * S * V, 4);
+  L.step_dlogits = take(R * V, 4);
+  L.step_tgt = take(S, 4);
+  L.step_ctgt = take(S, 4);
+  L.step_scores = take(S, 4);
+  L.workspace_floats = std::max(m->ops->matmul_workspace_floats, m->ops->step_fn_workspace_floats(c.vocab_size));
+  L.workspace = take((int64_t)L.workspace_slots * (int64_t)L.workspace_floats, 4);
   L.total = off;
   return L;
 }

@@ -16,8 +16,15 @@ struct Layout {
   size_t ln_out, attn_y, fc_act, pos;
   size_t kcache, vcache, cache_mask, cache_count, att_decode;
   size_t g, c1, c2, big, att_scratch, dlnf, row_start, row_owner;  // backward (empty when max_cotangents = 0)
+  size_t tok_emb;  // point 0 of a kept forward: the token embeddings (empty when max_cotangents = 0)
+  // Step functions: blocks of step_rows logits rows recomputed from the final-norm output (ln_out). step_gather
+  // [2 * step_rows, C] holds the gathered rows (targets, then contrasts), step_logits [2 * step_rows, V] their logits
+  // (or host contrast rows in the second half), step_dlogits [max_cotangents, V] the cotangents of inq_backward_step.
+  int step_rows;
+  size_t step_gather, step_logits, step_dlogits, step_tgt, step_ctgt, step_scores;
   size_t workspace;
   int workspace_slots;
+  size_t workspace_floats;  // per slot: enough for matmul_* and step_fn_*
   size_t total;
 };
 
@@ -33,9 +40,10 @@ struct inq_context {
   inq::Layout L;
   char* arena = nullptr;
 
-  // Last forward.
-  int fwd_batch = 0, fwd_seq = 0;
-  bool kept = false, kept_attention = false;
+  // Last forward: its shape, the point it started from, whether it is kept (for backward / attention) and whether
+  // ln_out still holds its final-norm output (step functions read it; a cache step overwrites it).
+  int fwd_batch = 0, fwd_seq = 0, fwd_point = 0;
+  bool kept = false, kept_attention = false, scorable = false;
   // KV cache.
   int cache_batch = 0, cache_len = 0;
 

@@ -2,6 +2,9 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
+
+#include "step_fn.h"
 
 namespace inq {
 
@@ -15,7 +18,23 @@ float attention_scale(const inq_model_config& c, int layer) {
 }
 
 Workspace workspace(const Context* ctx) {
-  return Workspace{ctx->buf(ctx->L.workspace), ctx->L.workspace_slots, ctx->ops->matmul_workspace_floats};
+  return Workspace{ctx->buf(ctx->L.workspace), ctx->L.workspace_slots, ctx->L.workspace_floats};
+}
+
+// The residual stream at a point (0: input of block 0, p: output of block p - 1), compact [batch * seq, C].
+float* point_buf(const Context* ctx, int p) {
+  const Layout& L = ctx->L;
+  return ctx->buf(L.res) + (L.res_slots > 2 ? p : p % 2) * L.bt * ctx->model->cfg.n_embd;
+}
+
+void check_point(const Context* ctx, int point, const char* what) {
+  const int n_layer = ctx->model->cfg.n_layer;
+  INQ_CHECK(point >= 0 && point <= n_layer, INQ_ERR_INVALID_ARGUMENT,
+            "%s: point %d outside [0, n_layer = %d] (0: token embeddings, l + 1: output of block l)", what, point,
+            n_layer);
+  INQ_CHECK(point >= ctx->fwd_point, INQ_ERR_INVALID_ARGUMENT,
+            "%s: point %d precedes point %d, where the kept forward started (only points >= %d exist)", what, point,
+            ctx->fwd_point, ctx->fwd_point);
 }
 
 void check_ids(const int32_t* ids, int64_t n, int vocab, const char* what) {
@@ -56,11 +75,15 @@ int64_t att_slot_elems(const Context* ctx) {
 
 }  // namespace
 
-void gpt2_forward(Context* ctx, int batch, int seq, const int32_t* ids, const float* embeds, const int32_t* mask,
-                  int logits_mode, float* logits, int flags, bool fill_cache) {
+void gpt2_forward(Context* ctx, int point, int batch, int seq, const int32_t* ids, const float* embeds,
+                  const int32_t* mask, int logits_mode, float* logits, int flags, bool fill_cache) {
   const Model* m = ctx->model;
   const inq_model_config& cfg = m->cfg;
   const Ops& ops = *ctx->ops;
+  INQ_CHECK(point >= 0 && point <= cfg.n_layer, INQ_ERR_INVALID_ARGUMENT,
+            "point %d outside [0, n_layer = %d] (0: token embeddings, l + 1: output of block l)", point, cfg.n_layer);
+  INQ_CHECK(point == 0 || (ids == nullptr && !fill_cache), INQ_ERR_INVALID_ARGUMENT,
+            "a forward from point %d takes the hidden activation, not input ids", point);
   INQ_CHECK_POSITIVE(batch);
   INQ_CHECK_POSITIVE(seq);
   INQ_CHECK(batch <= ctx->max_batch, INQ_ERR_CAPACITY, "batch %d exceeds the context's max_batch %d", batch,
@@ -104,19 +127,32 @@ void gpt2_forward(Context* ctx, int batch, int seq, const int32_t* ids, const fl
   }
 
   // From here on the context's previous forward and cache are overwritten.
-  ctx->kept = ctx->kept_attention = false;
+  ctx->kept = ctx->kept_attention = ctx->scorable = false;
   ctx->cache_len = ctx->cache_batch = 0;
   ctx->fwd_batch = batch;
   ctx->fwd_seq = seq;
+  ctx->fwd_point = point;
   const Workspace ws = workspace(ctx);
   const int64_t att_elems = att_slot_elems(ctx);
   float* ln_out = ctx->buf(ctx->L.ln_out);
   float* attn_y = ctx->buf(ctx->L.attn_y);
   float* fc_act = ctx->buf(ctx->L.fc_act);
 
-  ops.embedding_forward(layer_bufs(ctx, 0, BT, att_elems).x, ids, embeds, pos, m->wte, m->wpe, (int)BT, (int)C,
-                        (int)V, cfg.n_positions);
-  for (int l = 0; l < cfg.n_layer; ++l) {
+  if (point == 0) {
+    ops.embedding_forward(point_buf(ctx, 0), ids, embeds, pos, m->wte, m->wpe, (int)BT, (int)C, (int)V,
+                          cfg.n_positions);
+    // Point 0 of a kept forward is the token embeddings (before positions): keep them for inq_get_hidden.
+    if (flags & INQ_FWD_KEEP_FOR_BACKWARD) {
+      float* tok = ctx->buf(ctx->L.tok_emb);
+      if (ids)
+        for (int64_t i = 0; i < BT; ++i) std::memcpy(tok + i * C, m->wte + (int64_t)ids[i] * C, sizeof(float) * C);
+      else
+        std::memcpy(tok, embeds, sizeof(float) * BT * C);
+    }
+  } else {
+    std::memcpy(point_buf(ctx, point), embeds, sizeof(float) * BT * C);
+  }
+  for (int l = point; l < cfg.n_layer; ++l) {
     const LayerWeights& w = m->layers[l];
     const LayerBufs a = layer_bufs(ctx, l, BT, att_elems);
     ops.layernorm_forward(ln_out, a.ln1_mean, a.ln1_rstd, a.x, w.ln1_w, w.ln1_b, (int)BT, (int)C, cfg.norm_eps);
@@ -133,7 +169,7 @@ void gpt2_forward(Context* ctx, int batch, int seq, const int32_t* ids, const fl
     ops.matmul_forward(attn_y, fc_act, w.mlp_proj_w, w.mlp_proj_b, (int)BT, (int)I, (int)C, 0, ws);
     ops.residual_forward(a.y, a.mid, attn_y, BT * C);
   }
-  const float* h_last = layer_bufs(ctx, cfg.n_layer - 1, BT, att_elems).y;
+  const float* h_last = point_buf(ctx, cfg.n_layer);
   float* lnf_mean = ctx->buf(ctx->L.lnf_mean);
   float* lnf_rstd = ctx->buf(ctx->L.lnf_rstd);
   ops.layernorm_forward(ln_out, lnf_mean, lnf_rstd, h_last, m->lnf_w, m->lnf_b, (int)BT, (int)C, cfg.norm_eps);
@@ -161,6 +197,7 @@ void gpt2_forward(Context* ctx, int batch, int seq, const int32_t* ids, const fl
   }
   ctx->kept = (flags & INQ_FWD_KEEP_FOR_BACKWARD) != 0;
   ctx->kept_attention = (flags & INQ_FWD_KEEP_ATTENTION) != 0;
+  ctx->scorable = true;  // ln_out holds the final-norm output of every position
 }
 
 void gpt2_get_attention(Context* ctx, int layer, float* out) {
@@ -169,18 +206,31 @@ void gpt2_get_attention(Context* ctx, int layer, float* out) {
             "no forward kept with INQ_FWD_KEEP_ATTENTION (or a later forward/prefill replaced it)");
   INQ_CHECK(layer >= 0 && layer < cfg.n_layer, INQ_ERR_INVALID_ARGUMENT, "layer %d outside [0, %d)", layer,
             cfg.n_layer);
+  INQ_CHECK(layer >= ctx->fwd_point, INQ_ERR_INVALID_ARGUMENT,
+            "layer %d precedes point %d, where the kept forward started: it did not run", layer, ctx->fwd_point);
   const int64_t n = (int64_t)ctx->fwd_batch * cfg.n_head * ctx->fwd_seq * ctx->fwd_seq;
   std::memcpy(out, ctx->buf(ctx->L.att) + (layer % ctx->L.att_slots) * att_slot_elems(ctx), sizeof(float) * n);
 }
 
-void gpt2_backward_embeds(Context* ctx, int batch, int n_cot, const int32_t* positions, const float* dlogits,
-                          float* d_embeds) {
+void gpt2_get_hidden(Context* ctx, int point, float* out) {
+  INQ_CHECK(ctx->kept, INQ_ERR_STATE,
+            "no forward kept for backward (run a forward with INQ_FWD_KEEP_FOR_BACKWARD; a later forward, prefill or "
+            "cache step replaces it)");
+  check_point(ctx, point, "inq_get_hidden");
+  const int64_t n = (int64_t)ctx->fwd_batch * ctx->fwd_seq * ctx->model->cfg.n_embd;
+  const float* src = point == 0 ? ctx->buf(ctx->L.tok_emb) : point_buf(ctx, point);
+  std::memcpy(out, src, sizeof(float) * n);
+}
+
+void gpt2_backward(Context* ctx, int point, int batch, int n_cot, const int32_t* positions, const float* dlogits,
+                   float* d_out) {
   const Model* m = ctx->model;
   const inq_model_config& cfg = m->cfg;
   const Ops& ops = *ctx->ops;
   INQ_CHECK(ctx->kept, INQ_ERR_STATE,
             "no forward kept for backward (run inq_forward with INQ_FWD_KEEP_FOR_BACKWARD; a later forward, prefill "
             "or cache step replaces it)");
+  check_point(ctx, point, "backward");
   INQ_CHECK(batch == ctx->fwd_batch, INQ_ERR_SHAPE, "batch %d differs from the kept forward's batch %d", batch,
             ctx->fwd_batch);
   INQ_CHECK_POSITIVE(n_cot);
@@ -214,9 +264,10 @@ void gpt2_backward_embeds(Context* ctx, int batch, int n_cot, const int32_t* pos
     float* dlnf = ctx->buf(ctx->L.dlnf);
     ops.matmul_backward_input(dlnf, dlogits, m->lm_head, R, (int)C, (int)V, 1, ws);
     ops.cotangent_scatter(c1, dlnf, map, (int)C);
-    ops.layernorm_backward(g, c1, layer_bufs(ctx, cfg.n_layer - 1, 0, att_elems).y, m->lnf_w,
-                           ctx->buf(ctx->L.lnf_mean), ctx->buf(ctx->L.lnf_rstd), map, (int)C);
-    for (int l = cfg.n_layer - 1; l >= 0; --l) {
+    ops.layernorm_backward(g, c1, point_buf(ctx, cfg.n_layer), m->lnf_w, ctx->buf(ctx->L.lnf_mean),
+                           ctx->buf(ctx->L.lnf_rstd), map, (int)C);
+    // After block l's backward, g is the gradient at point l.
+    for (int l = cfg.n_layer - 1; l >= point; --l) {
       const LayerWeights& w = m->layers[l];
       const LayerBufs a = layer_bufs(ctx, l, 0, att_elems);
       ops.matmul_backward_input(big, g, w.mlp_proj_w, rows, (int)I, (int)C, 0, ws);
@@ -232,13 +283,152 @@ void gpt2_backward_embeds(Context* ctx, int batch, int n_cot, const int32_t* pos
       ops.residual_forward(g, g, c2, (int64_t)rows * C);
     }
   }
-  // The position embedding is added to the token embedding: its gradient passes through unchanged.
+  // At point 0 the position embedding is added to the token embedding: its gradient passes through unchanged.
   for (int r = 0; r < R; ++r) {
     const int len = start[r + 1] - start[r];
-    float* out = d_embeds + (int64_t)r * T * C;
+    float* out = d_out + (int64_t)r * T * C;
     if (len > 0) std::memcpy(out, ctx->buf(ctx->L.g) + (int64_t)start[r] * C, sizeof(float) * len * C);
     std::memset(out + (int64_t)len * C, 0, sizeof(float) * (size_t)(T - len) * C);
   }
+}
+
+namespace {
+
+// Logits rows [n, V] = LM head of the final-norm output rows (b[i], t[i]) of the last forward, through step_gather
+// rows g0 .. g0 + n - 1 (the same GEMM as the forward's: bitwise equal to its logits rows).
+void gather_final_norm(Context* ctx, int g0, int n, const int32_t* b, const int32_t* t) {
+  const int64_t C = ctx->model->cfg.n_embd;
+  const float* ln_out = ctx->buf(ctx->L.ln_out);
+  float* gather = ctx->buf(ctx->L.step_gather) + (int64_t)g0 * C;
+  for (int i = 0; i < n; ++i)
+    std::memcpy(gather + (int64_t)i * C, ln_out + ((int64_t)b[i] * ctx->fwd_seq + t[i]) * C, sizeof(float) * C);
+}
+
+void lm_head_rows(Context* ctx, int n) {
+  const Model* m = ctx->model;
+  const int C = m->cfg.n_embd, V = m->cfg.vocab_size;
+  ctx->ops->matmul_forward(ctx->buf(ctx->L.step_logits), ctx->buf(ctx->L.step_gather), m->lm_head, nullptr, n, C, V,
+                           1, workspace(ctx));
+}
+
+void check_rows(const Context* ctx, const int32_t* b, const int32_t* t, int64_t n, const char* bname,
+                const char* tname) {
+  for (int64_t i = 0; i < n; ++i) {
+    INQ_CHECK(b[i] >= 0 && b[i] < ctx->fwd_batch, INQ_ERR_INVALID_ARGUMENT,
+              "%s[%lld] = %d is outside the last forward's batch [0, %d)", bname, (long long)i, b[i], ctx->fwd_batch);
+    INQ_CHECK(t[i] >= 0 && t[i] < ctx->fwd_seq, INQ_ERR_INVALID_ARGUMENT,
+              "%s[%lld] = %d is outside the last forward's positions [0, %d)", tname, (long long)i, t[i],
+              ctx->fwd_seq);
+  }
+}
+
+}  // namespace
+
+void gpt2_step_scores(Context* ctx, const inq_step_fn_args* args, int n_rows, const int32_t* batch_index,
+                      const int32_t* positions, const int32_t* targets, const int32_t* contrast_targets,
+                      const int32_t* contrast_batch_index, const int32_t* contrast_positions,
+                      const float* contrast_logits, float* scores) {
+  const StepFnParams prm = step_fn_params(args, false, true);
+  INQ_CHECK(ctx->scorable, INQ_ERR_STATE,
+            "no forward to score (run inq_forward, inq_forward_from_hidden or inq_cache_prefill; a cache step "
+            "replaces it)");
+  INQ_CHECK(n_rows >= 0, INQ_ERR_INVALID_ARGUMENT, "argument 'n_rows' must be >= 0 (got %d)", n_rows);
+  if (n_rows == 0) return;
+  INQ_CHECK_NOT_NULL(batch_index);
+  INQ_CHECK_NOT_NULL(positions);
+  INQ_CHECK_NOT_NULL(targets);
+  INQ_CHECK_NOT_NULL(scores);
+  INQ_CHECK((contrast_batch_index == nullptr) == (contrast_positions == nullptr), INQ_ERR_NULL_POINTER,
+            "'contrast_batch_index' and 'contrast_positions' must be given together (got only %s)",
+            contrast_batch_index ? "contrast_batch_index" : "contrast_positions");
+  INQ_CHECK(!(contrast_positions && contrast_logits), INQ_ERR_INVALID_ARGUMENT,
+            "give the contrast rows either as rows of the forward (contrast_positions) or as contrast_logits, not both");
+  const int V = ctx->model->cfg.vocab_size;
+  check_rows(ctx, batch_index, positions, n_rows, "batch_index", "positions");
+  if (contrast_positions)
+    check_rows(ctx, contrast_batch_index, contrast_positions, n_rows, "contrast_batch_index", "contrast_positions");
+  check_step_ids(targets, n_rows, V, "targets");
+  if (contrast_targets) check_step_ids(contrast_targets, n_rows, V, "contrast_targets");
+
+  const int S = ctx->L.step_rows;
+  float* logits = ctx->buf(ctx->L.step_logits);
+  int32_t* tgt = ctx->buf<int32_t>(ctx->L.step_tgt);
+  int32_t* ctgt = ctx->buf<int32_t>(ctx->L.step_ctgt);
+  float* out = ctx->buf(ctx->L.step_scores);
+  for (int r0 = 0; r0 < n_rows; r0 += S) {
+    const int n = n_rows - r0 < S ? n_rows - r0 : S;
+    gather_final_norm(ctx, 0, n, batch_index + r0, positions + r0);
+    if (contrast_positions) gather_final_norm(ctx, n, n, contrast_batch_index + r0, contrast_positions + r0);
+    lm_head_rows(ctx, contrast_positions ? 2 * n : n);
+    const float* contrast = nullptr;  // shares the row's logits
+    if (contrast_positions) {
+      contrast = logits + (int64_t)n * V;
+    } else if (contrast_logits) {
+      std::memcpy(logits + (int64_t)n * V, contrast_logits + (int64_t)r0 * V, sizeof(float) * n * V);
+      contrast = logits + (int64_t)n * V;
+    }
+    std::memcpy(tgt, targets + r0, sizeof(int32_t) * n);
+    if (contrast_targets) std::memcpy(ctgt, contrast_targets + r0, sizeof(int32_t) * n);
+    ctx->ops->step_fn_scores(out, logits, contrast, tgt, contrast_targets ? ctgt : nullptr, n, V, prm,
+                             workspace(ctx));
+    std::memcpy(scores + r0, out, sizeof(float) * n);
+  }
+}
+
+void gpt2_backward_step(Context* ctx, const inq_step_fn_args* args, int point, int batch, int n_cot,
+                        const int32_t* positions, const int32_t* targets, const int32_t* contrast_targets,
+                        const float* contrast_logits, float* d_out, float* scores) {
+  const StepFnParams prm = step_fn_params(args, true, contrast_logits == nullptr);
+  INQ_CHECK(ctx->kept, INQ_ERR_STATE,
+            "no forward kept for backward (run a forward with INQ_FWD_KEEP_FOR_BACKWARD; a later forward, prefill "
+            "or cache step replaces it)");
+  check_point(ctx, point, "inq_backward_step");
+  INQ_CHECK(batch == ctx->fwd_batch, INQ_ERR_SHAPE, "batch %d differs from the kept forward's batch %d", batch,
+            ctx->fwd_batch);
+  INQ_CHECK_POSITIVE(n_cot);
+  const int64_t R64 = (int64_t)batch * n_cot;
+  INQ_CHECK(R64 <= ctx->max_cot, INQ_ERR_CAPACITY,
+            "batch * n_cot = %d * %d = %lld exceeds the context's max_cotangents %d", batch, n_cot, (long long)R64,
+            ctx->max_cot);
+  const int R = (int)R64, T = ctx->fwd_seq, V = ctx->model->cfg.vocab_size;
+  for (int r = 0; r < R; ++r)
+    INQ_CHECK(positions[r] < T, INQ_ERR_INVALID_ARGUMENT, "positions[%d, %d] = %d is beyond the forward's seq %d",
+              r / n_cot, r % n_cot, positions[r], T);
+  check_step_ids(targets, R, V, "targets", positions);
+  if (contrast_targets) check_step_ids(contrast_targets, R, V, "contrast_targets", positions);
+
+  // Rows with a negative position carry no cotangent: they are computed on row (b, 0) with id 0 and then zeroed.
+  int32_t* tgt = ctx->buf<int32_t>(ctx->L.step_tgt);
+  int32_t* ctgt = ctx->buf<int32_t>(ctx->L.step_ctgt);
+  // The row map's buffers are scratch until gpt2_backward rebuilds them.
+  int32_t* rb = ctx->buf<int32_t>(ctx->L.row_start);  // R + 1 entries
+  int32_t* rt = ctx->buf<int32_t>(ctx->L.row_owner);  // R * max_seq entries
+  for (int r = 0; r < R; ++r) {
+    const bool live = positions[r] >= 0;
+    rb[r] = r / n_cot;
+    rt[r] = live ? positions[r] : 0;
+    tgt[r] = live ? targets[r] : 0;
+    ctgt[r] = live ? (contrast_targets ? contrast_targets[r] : targets[r]) : 0;
+  }
+  gather_final_norm(ctx, 0, R, rb, rt);
+  lm_head_rows(ctx, R);
+  float* logits = ctx->buf(ctx->L.step_logits);
+  const float* contrast = nullptr;
+  if (contrast_logits) {
+    float* c = logits + (int64_t)ctx->L.step_rows * V;
+    std::memcpy(c, contrast_logits, sizeof(float) * R * V);
+    contrast = c;
+  }
+  float* dlogits = ctx->buf(ctx->L.step_dlogits);
+  float* out = ctx->buf(ctx->L.step_scores);
+  ctx->ops->step_fn_dlogits(dlogits, out, logits, contrast, tgt, ctgt, R, V, prm, workspace(ctx));
+  for (int r = 0; r < R; ++r)
+    if (positions[r] < 0) {
+      std::memset(dlogits + (int64_t)r * V, 0, sizeof(float) * V);
+      out[r] = std::numeric_limits<float>::quiet_NaN();
+    }
+  if (scores) std::memcpy(scores, out, sizeof(float) * R);
+  gpt2_backward(ctx, point, batch, n_cot, positions, dlogits, d_out);
 }
 
 void gpt2_cache_step(Context* ctx, int batch, const int32_t* next_ids, float* logits) {
@@ -262,7 +452,7 @@ void gpt2_cache_step(Context* ctx, int batch, const int32_t* next_ids, float* lo
   const int64_t C = cfg.n_embd, I = cfg.n_inner, V = cfg.vocab_size;
   int32_t* cmask = ctx->buf<int32_t>(ctx->L.cache_mask);
   for (int b = 0; b < batch; ++b) cmask[(int64_t)b * S + len] = 1;
-  ctx->kept = ctx->kept_attention = false;  // the step reuses the forward's buffers
+  ctx->kept = ctx->kept_attention = ctx->scorable = false;  // the step reuses the forward's buffers
   const Workspace ws = workspace(ctx);
   const int64_t att_elems = att_slot_elems(ctx);
   float* ln_out = ctx->buf(ctx->L.ln_out);
@@ -288,7 +478,7 @@ void gpt2_cache_step(Context* ctx, int batch, const int32_t* next_ids, float* lo
     ops.matmul_forward(attn_y, fc_act, w.mlp_proj_w, w.mlp_proj_b, batch, (int)I, (int)C, 0, ws);
     ops.residual_forward(a.y, a.mid, attn_y, batch * C);
   }
-  const float* h_last = layer_bufs(ctx, cfg.n_layer - 1, batch, att_elems).y;
+  const float* h_last = point_buf(ctx, cfg.n_layer);
   ops.layernorm_forward(ln_out, ctx->buf(ctx->L.lnf_mean), ctx->buf(ctx->L.lnf_rstd), h_last, m->lnf_w, m->lnf_b,
                         batch, (int)C, cfg.norm_eps);
   ops.matmul_forward(logits, ln_out, m->lm_head, nullptr, batch, (int)C, (int)V, 1, ws);

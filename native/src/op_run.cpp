@@ -7,6 +7,7 @@
 
 #include "common.h"
 #include "ops.h"
+#include "step_fn.h"
 
 namespace inq {
 
@@ -21,12 +22,14 @@ const OpSpec kSpecs[] = {
     {"embedding_forward", 4, 4, 1, 0},   {"layernorm_forward", 2, 3, 3, 1},   {"layernorm_backward", 2, 5, 1, 0},
     {"matmul_forward", 4, 3, 1, 0},      {"matmul_backward_input", 4, 2, 1, 0}, {"gelu_forward", 2, 1, 1, 0},
     {"gelu_backward", 2, 2, 1, 0},       {"residual_forward", 1, 2, 1, 0},    {"attention_forward", 5, 2, 2, 1},
-    {"attention_backward", 5, 3, 1, 1},
+    {"attention_backward", 5, 3, 1, 1},  {"step_fn_scores", 6, 4, 1, 1},     {"step_fn_dlogits", 6, 4, 2, 1},
 };
 
-// Inputs that may be NULL: matmul_forward's bias (index 2) and attention_forward's mask (index 1).
+// Inputs that may be NULL: matmul_forward's bias (index 2), attention_forward's mask (index 1) and the step
+// functions' contrast logits and contrast targets (indices 1 and 3).
 bool optional_input(const std::string& op, int i) {
-  return (op == "matmul_forward" && i == 2) || (op == "attention_forward" && i == 1);
+  return (op == "matmul_forward" && i == 2) || (op == "attention_forward" && i == 1) ||
+         ((op == "step_fn_scores" || op == "step_fn_dlogits") && (i == 1 || i == 3));
 }
 
 int dim(const int64_t* dims, int i, const char* what) {
@@ -133,6 +136,27 @@ int32_t run_op(int32_t device, const char* op_name, const int64_t* dims, int32_t
       ops.activation_backward(outputs[0], in(0), in(1), IdentityMap(N, 1).map, 1, kind);
   } else if (op == "residual_forward") {
     ops.residual_forward(outputs[0], in(0), in(1), dim(dims, 0, "N"));
+  } else if (op == "step_fn_scores" || op == "step_fn_dlogits") {
+    const int R = dim(dims, 0, "R"), V = dim(dims, 1, "V");
+    inq_step_fn_args a{(int32_t)sizeof(inq_step_fn_args), 0, 0, 0, scalars[0], 0};
+    a.fn = flag(dims, 2, "fn", INQ_STEP_LOGIT, INQ_STEP_TOP_P_SIZE);
+    a.logprob = flag(dims, 3, "logprob", 0, 1);
+    a.top_k = flag(dims, 4, "top_k", 0, V);
+    a.min_tokens_to_keep = flag(dims, 5, "min_tokens_to_keep", 0, V);
+    const bool dl = op == "step_fn_dlogits";
+    const StepFnParams p = step_fn_params(&a, dl, inputs[1] == nullptr);
+    check_step_ids(in_i(2), R, V, "targets");
+    if (inputs[3]) check_step_ids(in_i(3), R, V, "contrast_targets");
+    const int slots = num_threads();
+    const size_t per = ops.step_fn_workspace_floats(V);
+    std::vector<float> buf((size_t)slots * per + 16);
+    float* w = buf.data();
+    while (((uintptr_t)w & 63) != 0) ++w;
+    const Workspace ws{w, slots, per};
+    if (dl)
+      ops.step_fn_dlogits(outputs[0], outputs[1], in(0), in(1), in_i(2), in_i(3), R, V, p, ws);
+    else
+      ops.step_fn_scores(outputs[0], in(0), in(1), in_i(2), in_i(3), R, V, p, ws);
   } else {  // attention_forward / attention_backward
     const int B = dim(dims, 0, "B"), T = dim(dims, 1, "T"), C = dim(dims, 2, "C"), H = dim(dims, 3, "H");
     const int scaled = flag(dims, 4, "scaled", 0, 1);

@@ -36,10 +36,21 @@ struct Workspace {
   size_t floats_per_slot;
 };
 
+// Arguments of the step-function ops (validated by the caller; see inq_step_fn_args in the header).
+struct StepFnParams {
+  int fn;        // inq_step_fn
+  int logprob;   // 0 / 1
+  int top_k;     // <= 0: no top-k filtering
+  float top_p;   // >= 1: no top-p filtering
+  int min_keep;  // min_tokens_to_keep (< 1 counts as 1)
+};
+
 struct Ops {
   const char* backend;
   // Workspace floats one thread of matmul_* needs.
   size_t matmul_workspace_floats;
+  // Workspace floats one thread of step_fn_* needs for a vocabulary of V (top-p / top-k filtering).
+  size_t (*step_fn_workspace_floats)(int V);
 
   // out[n,:] = (ids ? wte[ids[n],:] : embeds[n,:]) + wpe[pos[n],:]
   void (*embedding_forward)(float* out, const int32_t* ids, const float* embeds, const int32_t* pos, const float* wte,
@@ -79,6 +90,16 @@ struct Ops {
                            const int32_t* mask, int B, int n_keys, int S, int C, int H, float scale);
   // out [rows,C] = 0 except the last gradient row of each cotangent r (its position) = src[r, :].
   void (*cotangent_scatter)(float* out, const float* src, RowMap map, int C);
+  // Inseq's step functions over R logits rows [R,V] (see inq_step_fn in the header for the values).
+  // contrast_logits [R,V] or NULL: the row itself ("shares logits"); contrast_targets [R] or NULL: the targets.
+  // Ids are range-checked by the caller. Each row is reduced in double, in a fixed order, by one thread.
+  void (*step_fn_scores)(float* scores, const float* logits, const float* contrast_logits, const int32_t* targets,
+                         const int32_t* contrast_targets, int R, int V, StepFnParams p, const Workspace& ws);
+  // dlogits [R,V] = d score / d logits (contrast terms count only when shared) and scores [R] (may be NULL).
+  // The caller rejects TOP_P_SIZE and KL_DIVERGENCE with shared logits (no gradient).
+  void (*step_fn_dlogits)(float* dlogits, float* scores, const float* logits, const float* contrast_logits,
+                          const int32_t* targets, const int32_t* contrast_targets, int R, int V, StepFnParams p,
+                          const Workspace& ws);
 };
 
 // The CPU twin (native/cpu/ops_table.cpp).
