@@ -1,6 +1,7 @@
 // Native self-test of libinseqnative through its C ABI: Hugging Face fixtures (logits, greedy decoding), every op's
 // forward against a float64 reference and its backward against finite differences, the model's input-embedding
-// backward against finite differences, fused-vs-separate cotangents, determinism, and error paths.
+// backward against finite differences, fused-vs-separate cotangents, determinism, points (forward from / backward to
+// a block output), step functions (dlogits against finite differences of their scores), and error paths.
 // Usage: inseq_native_selftest [fixtures_dir]   (fixture checks are skipped when the folder is missing)
 #include <algorithm>
 #include <cmath>
@@ -516,6 +517,220 @@ static void test_model_backward() {
   inq_model_destroy(model);  // the context keeps the model alive until it is destroyed
 }
 
+// Step functions: every differentiable one's dlogits against finite differences of its own score (op level, both
+// contrast modes), and thread-count independence on a GPT-2-sized vocabulary.
+static inq_step_fn_args step_args(int fn, int logprob = 0, int top_k = 0, float top_p = 1.0f, int min_keep = 1) {
+  return inq_step_fn_args{(int32_t)sizeof(inq_step_fn_args), fn, logprob, top_k, top_p, min_keep};
+}
+
+static int32_t step_op(const char* name, int R, int V, const inq_step_fn_args& a, const float* logits,
+                       const float* contrast, const int32_t* y, const int32_t* c, std::vector<float*> out) {
+  return op(name, {R, V, a.fn, a.logprob, a.top_k, a.min_tokens_to_keep}, {logits, contrast, y, c}, out, {a.top_p});
+}
+
+static void test_step_functions() {
+  std::printf("[step functions]\n");
+  Rng rng(17);
+  const int R = 3, V = 29;
+  auto logits = randn(rng, (size_t)R * V, 1.5), contrast = randn(rng, (size_t)R * V, 1.5);
+  std::vector<int32_t> y = {3, 17, 28}, c = {5, 17, 0};
+  int checked = 0;
+  for (int fn = INQ_STEP_LOGIT; fn <= INQ_STEP_IN_CONTEXT_PVI; ++fn)
+    for (int shares = 0; shares <= 1; ++shares)
+      for (int logprob = 0; logprob <= 1; ++logprob) {
+        if (fn == INQ_STEP_KL_DIVERGENCE && shares) continue;
+        // KL with top-k 10: a small move of the logits keeps the kept set (checked below by the FD agreeing).
+        const inq_step_fn_args a = step_args(fn, logprob, fn == INQ_STEP_KL_DIVERGENCE ? 10 : 0);
+        const float* q = shares ? nullptr : contrast.data();
+        std::vector<float> dl((size_t)R * V), sc(R), sc2(R);
+        MUST(step_op("step_fn_dlogits", R, V, a, logits.data(), q, y.data(), c.data(), {dl.data(), sc.data()}));
+        MUST(step_op("step_fn_scores", R, V, a, logits.data(), q, y.data(), c.data(), {sc2.data()}));
+        CHECK(same_bits(sc, sc2), "fn %d: step_fn_dlogits scores differ from step_fn_scores", fn);
+        double worst = 0, gmax = 0;
+        for (float g : dl) gmax = std::max(gmax, (double)std::fabs(g));
+        for (int s = 0; s < 12; ++s) {
+          const int r = s % R, i = s < 6 ? (int)(rng.next() % V) : (s % 2 ? y[r] : c[r]);
+          const size_t at = (size_t)r * V + i;
+          const float x0 = logits[at];
+          const double h = 1e-2;
+          std::vector<float> sp(R), sm(R);
+          logits[at] = x0 + (float)h;
+          MUST(step_op("step_fn_scores", R, V, a, logits.data(), q, y.data(), c.data(), {sp.data()}));
+          logits[at] = x0 - (float)h;
+          MUST(step_op("step_fn_scores", R, V, a, logits.data(), q, y.data(), c.data(), {sm.data()}));
+          logits[at] = x0;
+          worst = std::max(worst, std::fabs(((double)sp[r] - sm[r]) / (2 * h) - dl[at]));
+        }
+        CHECK(worst <= 2e-3 * std::max(gmax, 1e-2), "fn %d shares %d logprob %d: fd max|diff| %.3g, max|grad| %.3g", fn,
+              shares, logprob, worst, gmax);
+        ++checked;
+      }
+  std::printf("  %d (function, contrast, logprob) dlogits checked against finite differences of the scores\n", checked);
+
+  {  // Deterministic across thread counts on a 50257 vocabulary, with top-p / top-k sorting.
+    const int R2 = 5, V2 = 50257;
+    auto big = randn(rng, (size_t)R2 * V2, 2.0), bigq = randn(rng, (size_t)R2 * V2, 2.0);
+    std::vector<int32_t> y2 = {1, 50256, 7, 999, 31337};
+    const inq_step_fn_args a = step_args(INQ_STEP_KL_DIVERGENCE, 0, 40, 0.8f, 2);
+    std::vector<float> d1((size_t)R2 * V2), dn(d1.size()), s1(R2), sn(R2);
+    int32_t threads = 0;
+    MUST(inq_get_num_threads(&threads));
+    MUST(inq_set_num_threads(1));
+    MUST(step_op("step_fn_dlogits", R2, V2, a, big.data(), bigq.data(), y2.data(), nullptr, {d1.data(), s1.data()}));
+    MUST(inq_set_num_threads(threads));
+    MUST(step_op("step_fn_dlogits", R2, V2, a, big.data(), bigq.data(), y2.data(), nullptr, {dn.data(), sn.data()}));
+    CHECK(same_bits(d1, dn) && same_bits(s1, sn), "kl_divergence dlogits differ between 1 thread and %d", threads);
+    std::vector<float> sz(R2);
+    MUST(step_op("step_fn_scores", R2, V2, step_args(INQ_STEP_TOP_P_SIZE, 0, 0, 0.8f), big.data(), nullptr, y2.data(),
+                 nullptr, {sz.data()}));
+    bool counts_ok = true;
+    for (float v : sz) counts_ok &= v >= 1 && v <= V2 && v == std::floor(v);
+    CHECK(counts_ok, "top_p_size is not a count in [1, V]");
+    std::printf("  vocab %d: kl_divergence (top-p 0.8, top-k 40) bitwise equal with 1 and %d threads\n", V2, threads);
+  }
+}
+
+// Points: forward from any point reproduces the logits bitwise, backward to a point against finite differences of
+// the forward from there, step scores equal the forward's logits rows bitwise, backward_step == backward.
+static void test_points() {
+  std::printf("[points]\n");
+  inq_model_config cfg = tu::small_config(3, 2, 16, 41, 12);
+  inq_model* model = tu::random_model(cfg, 123, 0.25f);
+  const int B = 2, T = 6, C = cfg.n_embd, V = cfg.vocab_size, L = cfg.n_layer;
+  Rng rng(8);
+  std::vector<int32_t> ids(B * T), mask(B * T, 1);
+  for (auto& v : ids) v = (int32_t)(rng.next() % V);
+  mask[T] = 0;  // row 1 left-padded by 1
+  Ctx ctx(model, B, T, B * 2);
+  std::vector<float> logits((size_t)B * T * V), again(logits.size());
+  MUST(inq_forward(ctx.c, B, T, ids.data(), nullptr, mask.data(), INQ_LOGITS_ALL, logits.data(), INQ_FWD_KEEP_FOR_BACKWARD));
+  std::vector<std::vector<float>> hidden(L + 1, std::vector<float>((size_t)B * T * C));
+  for (int p = 0; p <= L; ++p) MUST(inq_get_hidden(ctx.c, p, hidden[p].data()));
+  bool ok = true;
+  for (int p = 0; p <= L; ++p) {
+    MUST(inq_forward_from_hidden(ctx.c, p, B, T, hidden[p].data(), mask.data(), INQ_LOGITS_ALL, again.data(),
+                                 INQ_FWD_KEEP_FOR_BACKWARD));
+    ok &= same_bits(logits, again);
+  }
+  CHECK(ok, "inq_forward_from_hidden(p, inq_get_hidden(p)) differs from the forward's logits");
+  std::printf("  forward from each of the %d points reproduces the logits bit for bit\n", L + 1);
+
+  // Step scores read the final-norm output: LOGIT at every row equals the forward's logits exactly.
+  {
+    const int n = B * T;
+    std::vector<int32_t> bi(n), pos(n), tg(n);
+    for (int i = 0; i < n; ++i) {
+      bi[i] = i / T;
+      pos[i] = i % T;
+      tg[i] = (int32_t)(rng.next() % V);
+    }
+    MUST(inq_forward(ctx.c, B, T, ids.data(), nullptr, mask.data(), INQ_LOGITS_NONE, nullptr, 0));
+    const inq_step_fn_args a = step_args(INQ_STEP_LOGIT);
+    std::vector<float> sc(n);
+    MUST(inq_step_scores(ctx.c, &a, n, bi.data(), pos.data(), tg.data(), nullptr, nullptr, nullptr, nullptr, sc.data()));
+    bool rows_ok = true;
+    for (int i = 0; i < n; ++i) rows_ok &= sc[i] == logits[(size_t)i * V + tg[i]];
+    CHECK(rows_ok, "step scores' logits rows differ from the forward's");
+  }
+
+  // Backward to each point vs central differences of the forward from that point; backward_step == backward.
+  MUST(inq_forward(ctx.c, B, T, ids.data(), nullptr, mask.data(), INQ_LOGITS_NONE, nullptr, INQ_FWD_KEEP_FOR_BACKWARD));
+  std::vector<int32_t> positions = {5, 5}, targets = {4, 9};
+  const inq_step_fn_args a = step_args(INQ_STEP_PROBABILITY, 1);
+  for (int p = 1; p <= L; ++p) {
+    std::vector<float> grad((size_t)B * T * C), scores(B);
+    MUST(inq_backward_step(ctx.c, &a, p, B, 1, positions.data(), targets.data(), nullptr, nullptr, grad.data(),
+                           scores.data()));
+    // The same backward with dlogits formed here: d ln p(y) / d l = onehot(y) - softmax(l).
+    std::vector<float> dl((size_t)B * V), grad2(grad.size());
+    for (int b = 0; b < B; ++b) {
+      const float* l = logits.data() + ((size_t)b * T + positions[b]) * V;
+      double m = -1e30, s = 0;
+      for (int v = 0; v < V; ++v) m = std::max(m, (double)l[v]);
+      for (int v = 0; v < V; ++v) s += std::exp(l[v] - m);
+      for (int v = 0; v < V; ++v) dl[(size_t)b * V + v] = (float)((v == targets[b]) - std::exp(l[v] - m) / s);
+      CHECK(std::fabs(scores[b] - (l[targets[b]] - m - std::log(s))) < 1e-5, "backward_step score row %d", b);
+    }
+    MUST(inq_backward(ctx.c, p, B, 1, positions.data(), dl.data(), grad2.data()));
+    double diff = 0, gmax = 0;
+    for (size_t i = 0; i < grad.size(); ++i) {
+      diff = std::max(diff, (double)std::fabs(grad[i] - grad2[i]));
+      gmax = std::max(gmax, (double)std::fabs(grad[i]));
+    }
+    CHECK(diff <= 1e-5 * gmax, "point %d: backward_step differs from backward with host dlogits by %.3g", p, diff);
+    // Finite differences of ln p(y) through inq_forward_from_hidden (which replaces the kept forward: restore after).
+    std::vector<float>& h = hidden[p];
+    double worst = 0;
+    for (int s = 0; s < 10; ++s) {
+      const int b = s % B, t = (b == 1 ? 1 : 0) + (int)(rng.next() % (T - (b == 1 ? 1 : 0)));
+      const size_t i = ((size_t)b * T + t) * C + rng.next() % C;
+      auto lnp = [&] {
+        MUST(inq_forward_from_hidden(ctx.c, p, B, T, h.data(), mask.data(), INQ_LOGITS_ALL, again.data(), 0));
+        const float* l = again.data() + ((size_t)b * T + positions[b]) * V;
+        double m = -1e30, z = 0;
+        for (int v = 0; v < V; ++v) m = std::max(m, (double)l[v]);
+        for (int v = 0; v < V; ++v) z += std::exp(l[v] - m);
+        return l[targets[b]] - m - std::log(z);
+      };
+      const float x0 = h[i];
+      const double eps = 1e-2;
+      h[i] = x0 + (float)eps;
+      const double lp = lnp();
+      h[i] = x0 - (float)eps;
+      const double lm = lnp();
+      h[i] = x0;
+      const size_t gi = ((size_t)b * 1 + 0) * T * C + (i - (size_t)b * T * C);
+      worst = std::max(worst, std::fabs((lp - lm) / (2 * eps) - grad[gi]));
+    }
+    CHECK(worst <= 5e-3 * std::max(gmax, 1e-3), "point %d: fd max|diff| %.3g, max|grad| %.3g", p, worst, gmax);
+    std::printf("  point %d: backward_step == backward (%.1e), fd max|diff| %.2e  max|grad| %.2e\n", p, diff, worst, gmax);
+    MUST(inq_forward(ctx.c, B, T, ids.data(), nullptr, mask.data(), INQ_LOGITS_NONE, nullptr, INQ_FWD_KEEP_FOR_BACKWARD));
+  }
+
+  // Errors.
+  std::vector<float> out((size_t)B * 2 * T * C);
+  std::vector<int32_t> pos2 = {5, 4, 5, 3}, tg2 = {1, 2, 3, 4};
+  CHECK(inq_get_hidden(ctx.c, L + 1, out.data()) == INQ_ERR_INVALID_ARGUMENT, "point beyond n_layer");
+  CHECK(inq_backward(ctx.c, -1, B, 1, positions.data(), out.data(), out.data()) == INQ_ERR_INVALID_ARGUMENT,
+        "negative point");
+  inq_step_fn_args bad = a;
+  bad.fn = INQ_STEP_TOP_P_SIZE;
+  CHECK(inq_backward_step(ctx.c, &bad, 0, B, 1, positions.data(), targets.data(), nullptr, nullptr, out.data(),
+                          nullptr) == INQ_ERR_INVALID_ARGUMENT && std::strstr(inq_last_error(), "top_p_size"),
+        "top_p_size gradient: %s", inq_last_error());
+  bad = a;
+  bad.fn = INQ_STEP_KL_DIVERGENCE;
+  CHECK(inq_backward_step(ctx.c, &bad, 0, B, 1, positions.data(), targets.data(), nullptr, nullptr, out.data(),
+                          nullptr) == INQ_ERR_INVALID_ARGUMENT,
+        "kl_divergence gradient with shared logits");
+  bad = a;
+  bad.struct_size = 8;
+  CHECK(inq_backward_step(ctx.c, &bad, 0, B, 1, positions.data(), targets.data(), nullptr, nullptr, out.data(),
+                          nullptr) == INQ_ERR_INVALID_ARGUMENT,
+        "bad struct_size");
+  CHECK(inq_backward_step(ctx.c, &a, 0, B, 3, pos2.data(), tg2.data(), nullptr, nullptr, out.data(), nullptr) ==
+            INQ_ERR_CAPACITY,
+        "too many cotangents");
+  tg2[1] = V;
+  CHECK(inq_backward_step(ctx.c, &a, 0, B, 2, pos2.data(), tg2.data(), nullptr, nullptr, out.data(), nullptr) ==
+            INQ_ERR_INVALID_ARGUMENT,
+        "target beyond the vocabulary");
+  pos2[1] = -1;  // ... unless its cotangent is empty
+  std::vector<float> sc(4);
+  MUST(inq_backward_step(ctx.c, &a, 0, B, 2, pos2.data(), tg2.data(), nullptr, nullptr, out.data(), sc.data()));
+  bool empty_ok = std::isnan(sc[1]);
+  for (size_t i = 0; i < (size_t)T * C; ++i) empty_ok &= out[(size_t)T * C + i] == 0.0f;
+  CHECK(empty_ok, "a negative position gives a zero gradient and a NaN score");
+  MUST(inq_forward_from_hidden(ctx.c, 2, B, T, hidden[2].data(), mask.data(), INQ_LOGITS_NONE, nullptr,
+                               INQ_FWD_KEEP_FOR_BACKWARD));
+  CHECK(inq_backward(ctx.c, 1, B, 1, positions.data(), out.data(), out.data()) == INQ_ERR_INVALID_ARGUMENT &&
+            std::strstr(inq_last_error(), "precedes"),
+        "backward before the forward's start point: %s", inq_last_error());
+  CHECK(inq_forward_from_hidden(ctx.c, 1, B, T, nullptr, mask.data(), 0, nullptr, 0) == INQ_ERR_NULL_POINTER,
+        "NULL hidden");
+  inq_model_destroy(model);
+}
+
 static void test_errors() {
   std::printf("[errors]\n");
   auto has_loc = [] { return std::strstr(inq_last_error(), ".cpp:") != nullptr; };
@@ -639,6 +854,8 @@ int main(int argc, char** argv) {
   test_errors();
   test_ops();
   test_model_backward();
+  test_step_functions();
+  test_points();
   bool have_fixtures = false;
   if (!fixtures.empty()) {
     try {
