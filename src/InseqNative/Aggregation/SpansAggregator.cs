@@ -27,9 +27,16 @@ public sealed class SpansAggregator(
 
     public FeatureAttributionSequenceOutput Aggregate(FeatureAttributionSequenceOutput output)
     {
-        var source = SpanMath.Validate(SourceSpans, output.Source.Count, "source");
-        var target = SpanMath.CutAt(SpanMath.Validate(TargetSpans, output.Target.Count, "target"),
+        // Decoder-only outputs: the source is the prompt, i.e. the target before attr_pos_start; it follows the target
+        // spans (source spans, when they are the only ones given, are spans of that prompt).
+        bool promptIsSource = output.SourceAttributions is null && output.Source.Count == output.AttrPosStart &&
+                              output.Source.SequenceEqual(output.Target.Take(output.AttrPosStart));
+        var targetSpans = promptIsSource && TargetSpans.Count == 0 ? SourceSpans : TargetSpans;
+        var target = SpanMath.CutAt(SpanMath.Validate(targetSpans, output.Target.Count, "target"),
             output.AttrPosStart, output.AttrPosEnd);
+        var source = promptIsSource
+            ? SpanMath.Relative(target, 0, output.AttrPosStart)
+            : SpanMath.Validate(SourceSpans, output.Source.Count, "source");
         var columns = SpanMath.Relative(target, output.AttrPosStart, output.AttrPosEnd);
 
         Tensor? Merge(Tensor? t, IReadOnlyList<TokenSpan> rows)
