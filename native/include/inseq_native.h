@@ -118,7 +118,9 @@ INQ_API int32_t inq_model_weight_bytes(const inq_model* model, int64_t* out_byte
  * max_cotangents may be 0: a forward/generation-only context that keeps no per-layer activations (much smaller);
  * INQ_FWD_KEEP_FOR_BACKWARD then fails with INQ_ERR_CAPACITY. max_seq must not exceed the model's n_positions.
  * The arena also holds GEMM scratch for the thread count in effect at creation (inq_set_num_threads); a context
- * uses at most that many threads in its GEMMs. */
+ * uses at most that many threads in its GEMMs. Step functions (inq_step_scores, inq_backward_step) add
+ * (2 * S * (n_embd + vocab) + max_cotangents * vocab) floats, S = max(max_cotangents, min(max_batch * max_seq, 64)),
+ * and, with max_cotangents > 0, max_batch * max_seq * n_embd floats keep point 0 (the token embeddings). */
 #define INQ_CTX_KEEP_ATTENTION 1 /* reserve room to keep attention probabilities of every layer */
 
 INQ_API int32_t inq_context_memory_size(const inq_model* model, int32_t max_batch, int32_t max_seq,
