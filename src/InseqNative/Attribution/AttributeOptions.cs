@@ -1,0 +1,52 @@
+using InseqNative.Generation;
+using InseqNative.StepFunctions;
+
+namespace InseqNative.Attribution;
+
+/// <summary>
+/// Options of <see cref="AttributionModel.Attribute"/>, named after Inseq's <c>model.attribute</c> arguments
+/// (AttrPosStart ↔ attr_pos_start, StepScores ↔ step_scores, ...).
+/// </summary>
+public sealed record AttributeOptions
+{
+    /// <summary>Method id (null: the model's default method).</summary>
+    public string? Method { get; init; }
+    /// <summary>Method-specific options; null: the method's defaults.</summary>
+    public MethodOptions? MethodOptions { get; init; }
+    /// <summary>First attributed target position; negative counts from the end; null: after the prompt.</summary>
+    public int? AttrPosStart { get; init; }
+    /// <summary>One past the last attributed position; negative counts from the end; null: the end.</summary>
+    public int? AttrPosEnd { get; init; }
+    /// <summary>Step functions reported per step (ids of the model's registry).</summary>
+    public IReadOnlyList<string> StepScores { get; init; } = [];
+    /// <summary>The attributed function (default: "probability").</summary>
+    public string? AttributedFn { get; init; }
+    public StepFunctionArgs StepFunctionArgs { get; init; } = StepFunctionArgs.Default;
+    /// <summary>Replace EOS with UNK in the baseline too (Inseq keeps EOS by default).</summary>
+    public bool IncludeEosBaseline { get; init; }
+    /// <summary>Sequences attributed per engine batch (Inseq's batch_size); null: all.</summary>
+    public int? BatchSize { get; init; }
+    public GenerationOptions? Generation { get; init; }
+    public bool OutputStepAttributions { get; init; }
+    public bool SkipSpecialTokens { get; init; }
+    public bool CleanSpecialChars { get; init; }
+    /// <summary>Contrast texts, one per input (Inseq's contrast_targets).</summary>
+    public IReadOnlyList<string>? ContrastTargets { get; init; }
+    /// <summary>Explicit (target position, contrast position) pairs per sequence (Inseq's
+    /// contrast_targets_alignments); null: 1:1 by position.</summary>
+    public IReadOnlyList<IReadOnlyList<(int Target, int Contrast)>>? ContrastTargetsAlignments { get; init; }
+    /// <summary>Compute contrastive attributed functions on the contrast inputs' own forward (Inseq's
+    /// contrast_force_inputs); the contrast distribution is then a constant for the gradient.</summary>
+    public bool ContrastForceInputs { get; init; }
+    public AttributionStrategy Strategy { get; init; } = AttributionStrategy.Auto;
+    /// <summary>Reproduce Inseq's decode → re-tokenize round trip of generated text (exact comparisons with Python
+    /// Inseq); by default the generated ids are attributed as generated.</summary>
+    public bool ReproduceInseqRoundTrip { get; init; }
+    /// <summary>Reports each attributed sequence (for progress bars); null: silent.</summary>
+    public IProgress<AttributionProgress>? Progress { get; init; }
+    /// <summary>Memory the engine may use for activation arenas (bytes).</summary>
+    public long MemoryBudgetBytes { get; init; } = 2L << 30;
+}
+
+/// <summary>How far an attribution call is: sequences done of the total, and the step count of the last one.</summary>
+public readonly record struct AttributionProgress(int SequencesDone, int SequencesTotal, int StepsDone);

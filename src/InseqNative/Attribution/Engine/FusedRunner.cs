@@ -1,0 +1,84 @@
+namespace InseqNative.Attribution;
+
+/// <summary>
+/// DESIGN §5.1–5.3: one teacher-forced forward per input row yields every step's logits (position t of a causal
+/// forward equals the forward over the prefix ending at t), and all steps' backwards run as one batch of
+/// cotangents from that forward, chunked to the context's capacity.
+/// </summary>
+public sealed class FusedRunner(TransformerModel model, int rowChunk, int cotangentCapacity)
+    : StepRunner(model, rowChunk, cotangentCapacity)
+{
+    public override AttributionStrategy Strategy => AttributionStrategy.Fused;
+
+    public override void Gradients(Tensor embeddings, StepObjective objective, GradientSink sink, int point = 0)
+    {
+        int rows = embeddings.Dim(0), t = embeddings.Dim(1), c = embeddings.Dim(2), v = Model.Config.VocabSize;
+        var k = objective.Steps;
+        if (k == 0) return;
+        var rc = Math.Min(RowChunk, rows);
+        using var ctx = Model.CreateContext(rc, t, Math.Max(rc, Math.Min(CotangentCapacity, rc * k)));
+        var stepChunk = Math.Max(1, ctx.MaxCotangents / rc);
+        for (var r0 = 0; r0 < rows; r0 += rc)
+        {
+            var n = Math.Min(rc, rows - r0);
+            var logits = Forward(ctx, point, Rows(embeddings, r0, n, t), LogitsMode.All, keep: true);
+            for (var k0 = 0; k0 < k; k0 += stepChunk)
+            {
+                var kc = Math.Min(stepChunk, k - k0);
+                var positions = new int[n * kc];
+                var dlogits = Tensor.Zeros(n, kc, v);
+                var scores = new double[n * kc];
+                for (var r = 0; r < n; r++)
+                    for (var j = 0; j < kc; j++)
+                    {
+                        var step = k0 + j;
+                        var pos = objective.Positions[step];
+                        positions[r * kc + j] = pos;
+                        var row = logits.Slice(r, pos);
+                        scores[r * kc + j] = objective.Score(row, step);
+                        objective.Gradient(row, step, dlogits.Slice(r, j));
+                    }
+                var grads = Backward(ctx, point, positions, dlogits);
+                for (var r = 0; r < n; r++)
+                    for (var j = 0; j < kc; j++)
+                    {
+                        var len = positions[r * kc + j] + 1;
+                        sink(r0 + r, k0 + j, grads.Slice(r, j)[..(len * c)], len, scores[r * kc + j]);
+                    }
+            }
+        }
+    }
+
+    public override double[,] Scores(Tensor embeddings, StepObjective objective, int point = 0)
+    {
+        int rows = embeddings.Dim(0), t = embeddings.Dim(1);
+        var result = new double[rows, objective.Steps];
+        var rc = Math.Min(RowChunk, rows);
+        using var ctx = Model.CreateContext(rc, t);
+        for (var r0 = 0; r0 < rows; r0 += rc)
+        {
+            var n = Math.Min(rc, rows - r0);
+            var logits = Forward(ctx, point, Rows(embeddings, r0, n, t), LogitsMode.All, keep: false);
+            for (var r = 0; r < n; r++)
+                for (var k = 0; k < objective.Steps; k++)
+                    result[r0 + r, k] = objective.Score(logits.Slice(r, objective.Positions[k]), k);
+        }
+        return result;
+    }
+
+    public override float[][] StepAttention(Tensor embeddings, int[] positions)
+    {
+        int t = embeddings.Dim(1), layers = Model.Config.NumLayers, heads = Model.Config.NumHeads;
+        using var ctx = Model.CreateContext(1, t, 0, keepAttention: true);
+        ctx.ForwardEmbeddings(Rows(embeddings, 0, 1, t), null, LogitsMode.None, keepAttention: true);
+        var result = positions.Select(_ => new float[layers * heads * t]).ToArray();
+        for (var l = 0; l < layers; l++)
+        {
+            var att = ctx.Attention(l); // [1, H, T, T]
+            for (var s = 0; s < positions.Length; s++)
+                for (var h = 0; h < heads; h++)
+                    att.Slice(0, h, positions[s]).CopyTo(result[s].AsSpan((l * heads + h) * t, t));
+        }
+        return result;
+    }
+}

@@ -1,0 +1,144 @@
+using InseqNative.Generation;
+
+namespace InseqNative.Attribution;
+
+/// <summary>Turns texts and options into <see cref="SequencePlan"/>s: tokenization, generation when no target is
+/// given, attributed positions with Inseq's clamping, baselines and contrast alignment.</summary>
+static class PlanBuilder
+{
+    public static IReadOnlyList<SequencePlan> Build(TransformerModel model, IReadOnlyList<string> inputTexts,
+        IReadOnlyList<string>? generatedTexts, AttributeOptions options)
+    {
+        if (inputTexts.Count == 0) throw new InvalidInputException("no input texts: give at least one");
+        for (var i = 0; i < inputTexts.Count; i++)
+            if (string.IsNullOrEmpty(inputTexts[i])) throw new InvalidInputException($"input text {i} is empty");
+        if (generatedTexts is not null && generatedTexts.Count != inputTexts.Count)
+            throw new InvalidInputException(
+                $"{generatedTexts.Count} generated texts for {inputTexts.Count} inputs: give one per input (or none to generate)");
+        if (options.ContrastTargets is not null && options.ContrastTargets.Count != inputTexts.Count)
+            throw new InvalidInputException(
+                $"{options.ContrastTargets.Count} contrast targets for {inputTexts.Count} inputs: give one per input");
+        var tok = model.Tokenizer ?? throw new InvalidInputException("the model has no tokenizer: attribution needs one");
+
+        var sources = inputTexts.Select(model.Encode).ToArray();
+        int[][] targets;
+        string[] generated;
+        if (generatedTexts is null)
+        {
+            var outputs = model.Generate(sources, options.Generation);
+            targets = new int[sources.Length][];
+            generated = new string[sources.Length];
+            for (var i = 0; i < sources.Length; i++)
+            {
+                var all = outputs[i].AllIds;
+                generated[i] = tok.Decode(all, skipSpecialTokens: true);
+                // Inseq decodes and re-tokenizes; by default we keep the ids the model produced.
+                targets[i] = options.ReproduceInseqRoundTrip ? model.Encode(generated[i]) : all;
+            }
+        }
+        else
+        {
+            generated = generatedTexts.ToArray();
+            targets = new int[sources.Length][];
+            for (var i = 0; i < sources.Length; i++)
+            {
+                if (string.IsNullOrEmpty(generated[i])) throw new InvalidInputException($"generated text {i} is empty");
+                if (!generated[i].StartsWith(inputTexts[i], StringComparison.Ordinal))
+                    throw new InvalidInputException(
+                        $"generated text {i} must start with its input text for a decoder-only model (the prompt is the " +
+                        $"first part of the target): '{Shorten(generated[i])}' does not start with '{Shorten(inputTexts[i])}'");
+                targets[i] = model.Encode(generated[i]);
+            }
+        }
+
+        return FromIds(model, inputTexts, generated, sources, targets, options);
+    }
+
+    /// <summary>Plans for pre-tokenized prompts and targets (each target starting with its prompt).</summary>
+    public static IReadOnlyList<SequencePlan> FromIds(TransformerModel model, IReadOnlyList<string> inputTexts,
+        IReadOnlyList<string> generated, IReadOnlyList<int[]> sources, IReadOnlyList<int[]> targets, AttributeOptions options)
+    {
+        if (sources.Count == 0) throw new InvalidInputException("no inputs: give at least one sequence");
+        if (sources.Count != targets.Count)
+            throw new InvalidInputException($"{targets.Count} targets for {sources.Count} prompts: give one per prompt");
+        var plans = new List<SequencePlan>();
+        for (var i = 0; i < sources.Count; i++)
+        {
+            if (sources[i].Length == 0) throw new InvalidInputException($"prompt {i} has no tokens");
+            var target = targets[i];
+            if (target.Length > model.MaxPositions)
+                throw new InvalidInputException($"sequence {i} has {target.Length} tokens, more than the model's {model.MaxPositions} positions");
+            var (start, end) = AttributedRange(options.AttrPosStart, options.AttrPosEnd, sources[i].Length, target.Length, i);
+            var plan = new SequencePlan
+            {
+                InputText = inputTexts[i],
+                GeneratedText = generated[i],
+                SourceIds = sources[i],
+                TargetIds = target,
+                AttrPosStart = start,
+                AttrPosEnd = end,
+                BaselineIds = BaselineIds(model, target, options.IncludeEosBaseline),
+            };
+            if (options.ContrastTargets is { } contrasts)
+                plan = WithContrast(model, plan, model.Encode(contrasts[i]), options.ContrastTargetsAlignments?[i], i);
+            plans.Add(plan);
+        }
+        return plans;
+    }
+
+    /// <summary>Inseq's positions: start defaults to the prompt length, end to the target length; negative values
+    /// count from the end; both are clamped into the target, and position 0 is never attributed (nothing precedes it).</summary>
+    internal static (int Start, int End) AttributedRange(int? startOption, int? endOption, int sourceLength, int targetLength, int index)
+    {
+        var start = startOption ?? sourceLength;
+        var end = endOption ?? targetLength;
+        if (start < 0) start += targetLength;
+        if (end < 0) end += targetLength;
+        start = Math.Clamp(start, 1, targetLength);
+        end = Math.Clamp(end, 0, targetLength);
+        if (start >= end)
+            throw new InvalidInputException(
+                $"sequence {index}: nothing to attribute (attr_pos_start {start} >= attr_pos_end {end} for a target of " +
+                $"{targetLength} tokens); the generated text must extend the input text, or adjust attr_pos_start/attr_pos_end");
+        return (start, end);
+    }
+
+    static int[] BaselineIds(TransformerModel model, int[] target, bool includeEos)
+    {
+        var unk = model.Tokenizer?.UnkTokenId ?? model.Tokenizer?.EosTokenId ?? model.EosTokenIds.FirstOrDefault(-1);
+        if (unk < 0) throw new InvalidInputException("the model has no UNK (or EOS) token to build Inseq's baseline from");
+        var eos = model.EosTokenIds;
+        return target.Select(id => !includeEos && eos.Contains(id) ? id : unk).ToArray();
+    }
+
+    static SequencePlan WithContrast(TransformerModel model, SequencePlan plan, int[] contrast,
+        IReadOnlyList<(int Target, int Contrast)>? alignment, int index)
+    {
+        var map = new Dictionary<int, int>();
+        if (alignment is not null)
+            foreach (var (t, c) in alignment)
+            {
+                if ((uint)t >= (uint)plan.Length || (uint)c >= (uint)contrast.Length)
+                    throw new InvalidInputException(
+                        $"sequence {index}: alignment pair ({t}, {c}) is outside the target ({plan.Length} tokens) or contrast ({contrast.Length} tokens)");
+                map[t] = c;
+            }
+        var targets = new int[plan.Steps];
+        var positions = new int[plan.Steps];
+        for (var k = 0; k < plan.Steps; k++)
+        {
+            var t = plan.AttrPosStart + k;
+            // Without an explicit pair, target position t is compared with contrast position t (1:1), as Inseq does.
+            var c = map.TryGetValue(t, out var aligned) ? aligned : t;
+            if (c >= contrast.Length || c < 1)
+                throw new InvalidInputException(
+                    $"sequence {index}: the contrast target has {contrast.Length} tokens, so target position {t} has no contrast " +
+                    "token; give a longer contrast text or ContrastTargetsAlignments");
+            targets[k] = contrast[c];
+            positions[k] = c - 1;
+        }
+        return plan with { ContrastIds = contrast, ContrastStepTargets = targets, ContrastStepPositions = positions };
+    }
+
+    static string Shorten(string s) => s.Length <= 40 ? s : s[..37] + "...";
+}

@@ -1,0 +1,61 @@
+namespace InseqNative.Attribution;
+
+/// <summary>Receives one step's gradient for one input row: <paramref name="grad"/> covers positions
+/// 0..prefixLength−1 ([prefixLength, hidden]); later positions have zero gradient (causality).</summary>
+public delegate void GradientSink(int row, int step, ReadOnlySpan<float> grad, int prefixLength, double score);
+
+/// <summary>
+/// Computes per-step quantities of an objective for a batch of input-embedding rows that all stand for the same
+/// token sequence (an input and its IG interpolations, noisy copies, occluded copies...). The two strategies of
+/// DESIGN §5 implement it; methods are written once against it.
+/// </summary>
+public abstract class StepRunner
+{
+    protected TransformerModel Model { get; }
+    /// <summary>Rows of input embeddings forwarded together.</summary>
+    protected int RowChunk { get; }
+    /// <summary>Cotangent rows per backward call.</summary>
+    protected int CotangentCapacity { get; }
+
+    protected StepRunner(TransformerModel model, int rowChunk, int cotangentCapacity)
+    {
+        Model = model;
+        RowChunk = Math.Max(1, rowChunk);
+        CotangentCapacity = Math.Max(RowChunk, cotangentCapacity);
+    }
+
+    public abstract AttributionStrategy Strategy { get; }
+
+    /// <summary>Gradients of the objective at every step with respect to every row's activations at
+    /// <paramref name="point"/> (0: the token embeddings; l + 1: the output of block l), the rows being those
+    /// activations.</summary>
+    public abstract void Gradients(Tensor inputs, StepObjective objective, GradientSink sink, int point = 0);
+
+    /// <summary>Objective values [row, step] without gradients, the rows being activations at <paramref name="point"/>.</summary>
+    public abstract double[,] Scores(Tensor inputs, StepObjective objective, int point = 0);
+
+    protected static Tensor Forward(InferenceContext ctx, int point, Tensor rows, LogitsMode mode, bool keep) =>
+        (point == 0
+            ? ctx.ForwardEmbeddings(rows, null, mode, keepForBackward: keep)
+            : ctx.ForwardFromHidden(point, rows, null, mode, keepForBackward: keep))!;
+
+    protected static Tensor Backward(InferenceContext ctx, int point, int[] positions, Tensor dlogits) =>
+        point == 0 ? ctx.BackwardEmbeddings(positions, dlogits) : ctx.Backward(point, positions, dlogits);
+
+    /// <summary>Attention of the query predicting each step over all keys: [steps][layers, heads, seq] (one row).</summary>
+    public abstract float[][] StepAttention(Tensor embeddings, int[] positions);
+
+    protected static Tensor Rows(Tensor embeddings, int start, int count, int length)
+    {
+        int t = embeddings.Dim(1), c = embeddings.Dim(2);
+        var data = new float[count * length * c];
+        for (var r = 0; r < count; r++)
+            Array.Copy(embeddings.Data, ((long)(start + r) * t) * c, data, (long)r * length * c, (long)length * c);
+        return new Tensor(data, count, length, c);
+    }
+
+    public static StepRunner Create(AttributionStrategy strategy, TransformerModel model, int rowChunk, int cotangentCapacity) =>
+        strategy == AttributionStrategy.Stepwise
+            ? new StepwiseRunner(model, rowChunk, cotangentCapacity)
+            : new FusedRunner(model, rowChunk, cotangentCapacity);
+}

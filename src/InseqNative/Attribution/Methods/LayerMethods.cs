@@ -1,0 +1,75 @@
+namespace InseqNative.Attribution.Methods;
+
+/// <summary>Where a Hugging Face module name lands in our graph: point 0 = the token embedding layer's output
+/// ("transformer.wte"), point l + 1 = the output of block l ("transformer.h.l").</summary>
+public static class LayerPoints
+{
+    public static int Resolve(TransformerModel model, string layer)
+    {
+        var name = layer.StartsWith("transformer.", StringComparison.Ordinal) ? layer["transformer.".Length..] : layer;
+        if (name == "wte") return 0;
+        if (name.StartsWith("h.", StringComparison.Ordinal) && int.TryParse(name[2..], out var l)
+            && l >= 0 && l < model.Config.NumLayers)
+            return l + 1;
+        throw new InvalidInputException(
+            $"unknown or unsupported layer '{layer}': use transformer.wte (token embeddings) or transformer.h.N with " +
+            $"0 <= N < {model.Config.NumLayers} (block outputs)");
+    }
+
+    /// <summary>Activations at a point for one input row of token embeddings: [1, T, hidden].</summary>
+    public static Tensor Activations(TransformerModel model, Tensor embeddings, int point)
+    {
+        if (point == 0) return embeddings;
+        using var ctx = model.CreateContext(1, embeddings.Dim(1), 1);
+        ctx.ForwardEmbeddings(embeddings, null, LogitsMode.None, keepForBackward: true);
+        return ctx.HiddenState(point);
+    }
+}
+
+/// <summary>layer_gradient_x_activation (Captum's LayerGradientXActivation): a ⊙ ∂f/∂a at the layer's output.</summary>
+public sealed class LayerGradientXActivationMethod : AttributionMethod
+{
+    public override string Id => "layer_gradient_x_activation";
+    public override AttributionGranularity Granularity => AttributionGranularity.Granular;
+    public override Type OptionsType => typeof(LayerOptions);
+    public override MethodOptions DefaultOptions => new LayerOptions();
+
+    public override MethodResult Attribute(MethodInput input)
+    {
+        var options = OptionsAs<LayerOptions>(input);
+        var point = LayerPoints.Resolve(input.Model, options.Layer);
+        var a = LayerPoints.Activations(input.Model, input.InputEmbeddings, point);
+        var c = input.Model.Config.HiddenSize;
+        var output = GranularBuffer.New(input.Plan, c);
+        input.Runner.Gradients(a, input.Objective, (_, step, grad, prefix, _) =>
+            GranularBuffer.Product(output, step, grad, prefix, a.Data), point);
+        return MethodResult.Of(output);
+    }
+}
+
+/// <summary>layer_integrated_gradients (Captum's LayerIntegratedGradients): integrated gradients along the straight
+/// path between the layer outputs of the baseline and of the input.</summary>
+public sealed class LayerIntegratedGradientsMethod : AttributionMethod
+{
+    public override string Id => "layer_integrated_gradients";
+    public override AttributionGranularity Granularity => AttributionGranularity.Granular;
+    public override Type OptionsType => typeof(LayerOptions);
+    public override MethodOptions DefaultOptions => new LayerOptions();
+
+    public override MethodResult Attribute(MethodInput input)
+    {
+        var options = OptionsAs<LayerOptions>(input);
+        var point = LayerPoints.Resolve(input.Model, options.Layer);
+        var ig = options.Integration;
+        var (alphas, weights) = QuadratureRule.NodesAndWeights(ig.Rule, ig.Steps);
+        var a = LayerPoints.Activations(input.Model, input.InputEmbeddings, point);
+        var ab = LayerPoints.Activations(input.Model, input.BaselineEmbeddings, point);
+        var path = IntegratedGradientsMethod.Interpolate(a, ab, alphas);
+        var c = input.Model.Config.HiddenSize;
+        var output = GranularBuffer.New(input.Plan, c);
+        input.Runner.Gradients(path, input.Objective, (row, step, grad, prefix, _) =>
+            GranularBuffer.Accumulate(output, step, grad, prefix, (float)weights[row]), point);
+        GranularBuffer.MultiplyRows(output, GranularBuffer.Difference(a, ab));
+        return MethodResult.Of(output);
+    }
+}
