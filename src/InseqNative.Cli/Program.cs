@@ -12,6 +12,8 @@ public static class Program
     {
         var root = new RootCommand("inseq — attribution and step scores for Hugging Face text-generation models, natively");
         root.Subcommands.Add(GenerateCommand.Create(stdout, stderr));
+        root.Subcommands.Add(AttributeCommand.Create(stdout, stderr));
+        root.Subcommands.Add(ShowCommand.Create(stdout, stderr));
         root.Subcommands.Add(BenchCommand.Create(stdout, stderr));
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try
