@@ -1,3 +1,5 @@
+using InseqNative.Interop;
+
 namespace InseqNative.StepFunctions;
 
 /// <summary>
@@ -16,6 +18,11 @@ public abstract class StepFunction
     public virtual IReadOnlyDictionary<string, string> AggregateMap => DefaultAggregateMap;
 
     public abstract double Score(in StepRow row, StepFunctionArgs args);
+
+    /// <summary>The native twin of a built-in (computed where the logits are, DESIGN §5.6); null for user functions,
+    /// which run here on rows copied from the native side.</summary>
+    internal NativeStepFunction? Native =>
+        this is not UserStepFunction && NativeStepFunctions.TryGet(Id, out var fn) ? fn : null;
 
     /// <summary>Writes ∂Score/∂row.Logits into <paramref name="dlogits"/> (length = vocabulary).</summary>
     public abstract void Gradient(in StepRow row, StepFunctionArgs args, Span<float> dlogits);

@@ -21,10 +21,24 @@ public sealed class FusedRunner(TransformerModel model, int rowChunk, int cotang
         for (var r0 = 0; r0 < rows; r0 += rc)
         {
             var n = Math.Min(rc, rows - r0);
-            var logits = Forward(ctx, point, Rows(embeddings, r0, n, t), LogitsMode.All, keep: true);
+            var native = objective.Function.Native is not null;
+            var logits = Forward(ctx, point, Rows(embeddings, r0, n, t), native ? LogitsMode.None : LogitsMode.All, keep: true);
             for (var k0 = 0; k0 < k; k0 += stepChunk)
             {
                 var kc = Math.Min(stepChunk, k - k0);
+                if (native)
+                {
+                    var steps = Enumerable.Range(k0, kc).ToArray();
+                    var stepPositions = steps.Select(s => objective.Positions[s]).ToArray();
+                    var (g, sc) = NativeBackward(ctx, objective, point, n, steps, stepPositions);
+                    for (var r = 0; r < n; r++)
+                        for (var j = 0; j < kc; j++)
+                        {
+                            var len = stepPositions[j] + 1;
+                            sink(r0 + r, k0 + j, g.Slice(r, j)[..(len * c)], len, sc[r * kc + j]);
+                        }
+                    continue;
+                }
                 var positions = new int[n * kc];
                 var dlogits = Tensor.Zeros(n, kc, v);
                 var scores = new double[n * kc];
@@ -58,6 +72,15 @@ public sealed class FusedRunner(TransformerModel model, int rowChunk, int cotang
         for (var r0 = 0; r0 < rows; r0 += rc)
         {
             var n = Math.Min(rc, rows - r0);
+            if (objective.Function.Native is not null)
+            {
+                Forward(ctx, point, Rows(embeddings, r0, n, t), LogitsMode.None, keep: false);
+                var steps = Enumerable.Range(0, objective.Steps).ToArray();
+                var scores = NativeScores(ctx, objective, n, steps, objective.Positions);
+                for (var r = 0; r < n; r++)
+                    for (var k = 0; k < objective.Steps; k++) result[r0 + r, k] = scores[r * objective.Steps + k];
+                continue;
+            }
             var logits = Forward(ctx, point, Rows(embeddings, r0, n, t), LogitsMode.All, keep: false);
             for (var r = 0; r < n; r++)
                 for (var k = 0; k < objective.Steps; k++)

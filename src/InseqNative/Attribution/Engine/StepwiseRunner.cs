@@ -20,6 +20,13 @@ public sealed class StepwiseRunner(TransformerModel model, int rowChunk, int cot
             for (var r0 = 0; r0 < rows; r0 += rc)
             {
                 var n = Math.Min(rc, rows - r0);
+                if (objective.Function.Native is not null)
+                {
+                    Forward(ctx, point, Rows(embeddings, r0, n, len), LogitsMode.None, keep: true);
+                    var (g, sc) = NativeBackward(ctx, objective, point, n, [step], [len - 1]);
+                    for (var r = 0; r < n; r++) sink(r0 + r, step, g.Slice(r, 0)[..(len * c)], len, sc[r]);
+                    continue;
+                }
                 var logits = Forward(ctx, point, Rows(embeddings, r0, n, len), LogitsMode.All, keep: true);
                 var dlogits = Tensor.Zeros(n, 1, v);
                 var scores = new double[n];
@@ -47,6 +54,13 @@ public sealed class StepwiseRunner(TransformerModel model, int rowChunk, int cot
             for (var r0 = 0; r0 < rows; r0 += rc)
             {
                 var n = Math.Min(rc, rows - r0);
+                if (objective.Function.Native is not null)
+                {
+                    Forward(ctx, point, Rows(embeddings, r0, n, len), LogitsMode.None, keep: false);
+                    var sc = NativeScores(ctx, objective, n, [step], [len - 1]);
+                    for (var r = 0; r < n; r++) result[r0 + r, step] = sc[r];
+                    continue;
+                }
                 var logits = Forward(ctx, point, Rows(embeddings, r0, n, len), LogitsMode.Last, keep: false);
                 for (var r = 0; r < n; r++) result[r0 + r, step] = objective.Score(logits.Slice(r), step);
             }
