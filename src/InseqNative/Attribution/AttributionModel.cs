@@ -43,15 +43,17 @@ public sealed class AttributionModel : IDisposable
 
     /// <summary>Attributes pre-tokenized sequences: each target (prompt + continuation) is forced; works without a
     /// tokenizer (tokens are then shown as ids).</summary>
+    /// <param name="contrastTargetIds">Pre-tokenized contrast targets (one per sequence) instead of
+    /// <see cref="AttributeOptions.ContrastTargets"/> texts.</param>
     public FeatureAttributionOutput AttributeIds(IReadOnlyList<int[]> promptIds, IReadOnlyList<int[]> targetIds,
-        AttributeOptions? options = null)
+        AttributeOptions? options = null, IReadOnlyList<int[]>? contrastTargetIds = null)
     {
         options ??= new AttributeOptions();
         var watch = Stopwatch.StartNew();
         Validate(options);
         var texts = promptIds.Select(ids => Model.Tokenizer?.Decode(ids) ?? string.Join(" ", ids)).ToArray();
         var generated = targetIds.Select(ids => Model.Tokenizer?.Decode(ids) ?? string.Join(" ", ids)).ToArray();
-        var plans = PlanBuilder.FromIds(Model, texts, generated, promptIds, targetIds, options);
+        var plans = PlanBuilder.FromIds(Model, texts, generated, promptIds, targetIds, options, contrastTargetIds);
         return Run(plans, texts, true, options, watch);
     }
 

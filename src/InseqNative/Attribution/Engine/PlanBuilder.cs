@@ -56,8 +56,11 @@ static class PlanBuilder
 
     /// <summary>Plans for pre-tokenized prompts and targets (each target starting with its prompt).</summary>
     public static IReadOnlyList<SequencePlan> FromIds(TransformerModel model, IReadOnlyList<string> inputTexts,
-        IReadOnlyList<string> generated, IReadOnlyList<int[]> sources, IReadOnlyList<int[]> targets, AttributeOptions options)
+        IReadOnlyList<string> generated, IReadOnlyList<int[]> sources, IReadOnlyList<int[]> targets, AttributeOptions options,
+        IReadOnlyList<int[]>? contrastIds = null)
     {
+        if (contrastIds is not null && contrastIds.Count != sources.Count)
+            throw new InvalidInputException($"{contrastIds.Count} contrast targets for {sources.Count} sequences: give one per sequence");
         if (sources.Count == 0) throw new InvalidInputException("no inputs: give at least one sequence");
         if (sources.Count != targets.Count)
             throw new InvalidInputException($"{targets.Count} targets for {sources.Count} prompts: give one per prompt");
@@ -79,8 +82,9 @@ static class PlanBuilder
                 AttrPosEnd = end,
                 BaselineIds = BaselineIds(model, target, options.IncludeEosBaseline),
             };
-            if (options.ContrastTargets is { } contrasts)
-                plan = WithContrast(model, plan, model.Encode(contrasts[i]), options.ContrastTargetsAlignments?[i], i);
+            var contrast = contrastIds?[i] ?? (options.ContrastTargets is { } texts ? model.Encode(texts[i]) : null);
+            if (contrast is not null)
+                plan = WithContrast(model, plan, contrast, options.ContrastTargetsAlignments?[i], i);
             plans.Add(plan);
         }
         return plans;
