@@ -43,6 +43,13 @@ public sealed class AttributionModel : IDisposable
 
     /// <summary>Attributes pre-tokenized sequences: each target (prompt + continuation) is forced; works without a
     /// tokenizer (tokens are then shown as ids).</summary>
+    /// <summary>The string-keyed form for Inseq users: Inseq's argument names and ids, e.g.
+    /// <c>{"method": "integrated_gradients", "n_steps": 16, "step_scores": ["probability"], "attr_pos_start": -3}</c>.
+    /// Unknown names are errors listing the known ones.</summary>
+    public FeatureAttributionOutput Attribute(IReadOnlyList<string> inputTexts, IReadOnlyList<string>? generatedTexts,
+        IReadOnlyDictionary<string, object?> inseqArguments) =>
+        Attribute(inputTexts, generatedTexts, InseqArguments.ToOptions(inseqArguments));
+
     /// <param name="contrastTargetIds">Pre-tokenized contrast targets (one per sequence) instead of
     /// <see cref="AttributeOptions.ContrastTargets"/> texts.</param>
     public FeatureAttributionOutput AttributeIds(IReadOnlyList<int[]> promptIds, IReadOnlyList<int[]> targetIds,

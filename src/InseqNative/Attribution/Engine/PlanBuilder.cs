@@ -118,22 +118,13 @@ static class PlanBuilder
     static SequencePlan WithContrast(TransformerModel model, SequencePlan plan, int[] contrast,
         IReadOnlyList<(int Target, int Contrast)>? alignment, int index)
     {
-        var map = new Dictionary<int, int>();
-        if (alignment is not null)
-            foreach (var (t, c) in alignment)
-            {
-                if ((uint)t >= (uint)plan.Length || (uint)c >= (uint)contrast.Length)
-                    throw new InvalidInputException(
-                        $"sequence {index}: alignment pair ({t}, {c}) is outside the target ({plan.Length} tokens) or contrast ({contrast.Length} tokens)");
-                map[t] = c;
-            }
+        var map = FilledAlignment(alignment, plan.Length, contrast.Length, index);
         var targets = new int[plan.Steps];
         var positions = new int[plan.Steps];
         for (var k = 0; k < plan.Steps; k++)
         {
             var t = plan.AttrPosStart + k;
-            // Without an explicit pair, target position t is compared with contrast position t (1:1), as Inseq does.
-            var c = map.TryGetValue(t, out var aligned) ? aligned : t;
+            var c = map[t];
             if (c >= contrast.Length || c < 1)
                 throw new InvalidInputException(
                     $"sequence {index}: the contrast target has {contrast.Length} tokens, so target position {t} has no contrast " +
@@ -142,6 +133,30 @@ static class PlanBuilder
             positions[k] = c - 1;
         }
         return plan with { ContrastIds = contrast, ContrastStepTargets = targets, ContrastStepPositions = positions };
+    }
+
+    /// <summary>
+    /// Inseq's alignment filling: pairs (target position, contrast position) over whole sequences, sorted; every
+    /// target position without a pair is aligned 1:1; a position with several pairs takes the first whose contrast
+    /// position is not used yet (else the first).
+    /// </summary>
+    internal static int[] FilledAlignment(IReadOnlyList<(int Target, int Contrast)>? pairs, int targetLength,
+        int contrastLength, int index)
+    {
+        var sorted = (pairs ?? []).Distinct().OrderBy(p => p.Target).ThenBy(p => p.Contrast).ToList();
+        foreach (var (t, c) in sorted)
+            if ((uint)t >= (uint)targetLength || (uint)c >= (uint)contrastLength)
+                throw new InvalidInputException(
+                    $"sequence {index}: alignment pair ({t}, {c}) is outside the target ({targetLength} tokens) or the contrast ({contrastLength} tokens)");
+        var used = new HashSet<int>();
+        var map = new int[targetLength];
+        for (var t = 0; t < targetLength; t++)
+        {
+            var matches = sorted.Where(p => p.Target == t).Select(p => p.Contrast).ToList();
+            map[t] = matches.Count == 0 ? t : matches.FirstOrDefault(c => !used.Contains(c), matches[0]);
+            used.Add(map[t]);
+        }
+        return map;
     }
 
     static string Shorten(string s) => s.Length <= 40 ? s : s[..37] + "...";
