@@ -16,6 +16,8 @@ static class ConsoleRenderer
             Ansi = writer == Console.Out && !Console.IsOutputRedirected ? AnsiSupport.Detect : AnsiSupport.No,
             ColorSystem = ColorSystemSupport.Detect,
         });
+        // Off a terminal (pipes, files, tests) there is no width to fit: give tables room instead of wrapping tokens.
+        if (writer != Console.Out || Console.IsOutputRedirected) console.Profile.Width = 240;
         var views = output.ToTableViews();
         for (var i = 0; i < views.Count; i++)
         {
