@@ -6,13 +6,7 @@ namespace InseqNative.Tests.Cli;
 
 public class AttributeCommandTests
 {
-    static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = Program.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     [Fact]
     public void Attribute_saves_inseq_json_and_html_and_show_renders_the_file()

@@ -8,13 +8,7 @@ namespace InseqNative.Tests.Cli;
 
 public class GenerateCommandTests
 {
-    static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = Program.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     [Fact]
     public void Json_output_has_the_generated_ids_text_and_log_probabilities()

@@ -45,49 +45,45 @@ public abstract class StepRunner
     /// <summary>Attention of the query predicting each step over all keys: [steps][layers, heads, seq] (one row).</summary>
     public abstract float[][] StepAttention(Tensor embeddings, int[] positions);
 
+    /// <summary>The rows a native step-function call works on: (forward row r, step steps[j]) at positions[j],
+    /// flattened r-major, with the step's target, contrast target and (host) contrast logits row.</summary>
+    readonly record struct NativeRows(int[] Batch, int[] Positions, int[] Targets, int[] ContrastTargets, Tensor? ContrastRows)
+    {
+        public static NativeRows Of(StepObjective objective, int n, int[] steps, int[] positions)
+        {
+            var kc = steps.Length;
+            var rows = new NativeRows(new int[n * kc], new int[n * kc], new int[n * kc], new int[n * kc],
+                objective.ContrastRows is null ? null : Tensor.Zeros(n * kc, objective.ContrastRows[0].Length));
+            for (var r = 0; r < n; r++)
+                for (var j = 0; j < kc; j++)
+                {
+                    var i = r * kc + j;
+                    rows.Batch[i] = r;
+                    rows.Positions[i] = positions[j];
+                    rows.Targets[i] = objective.Targets[steps[j]];
+                    rows.ContrastTargets[i] = objective.ContrastTargets[steps[j]];
+                    objective.ContrastRows?[steps[j]].CopyTo(rows.ContrastRows!.Slice(i));
+                }
+            return rows;
+        }
+    }
+
     /// <summary>Backward of a built-in objective computed natively: dlogits never cross the boundary.
     /// Cotangent (r, j) is step steps[j] of forward row r. Returns gradients [n, kc, T, C] and scores [n·kc].</summary>
     protected static (Tensor Gradients, float[] Scores) NativeBackward(InferenceContext ctx, StepObjective objective,
         int point, int n, int[] steps, int[] positions)
     {
-        var kc = steps.Length;
-        var pos = new int[n * kc];
-        var targets = new int[n * kc];
-        var contrast = new int[n * kc];
-        Tensor? contrastRows = objective.ContrastRows is null ? null : Tensor.Zeros(n * kc, objective.ContrastRows[0].Length);
-        for (var r = 0; r < n; r++)
-            for (var j = 0; j < kc; j++)
-            {
-                var i = r * kc + j;
-                pos[i] = positions[j];
-                targets[i] = objective.Targets[steps[j]];
-                contrast[i] = objective.ContrastTargets[steps[j]];
-                objective.ContrastRows?[steps[j]].CopyTo(contrastRows!.Slice(i));
-            }
-        return ctx.BackwardStep(objective.Function.Native!.Value, objective.Args, point, pos, targets, contrast, contrastRows);
+        var rows = NativeRows.Of(objective, n, steps, positions);
+        return ctx.BackwardStep(objective.Function.Native!.Value, objective.Args, point, rows.Positions, rows.Targets,
+            rows.ContrastTargets, rows.ContrastRows);
     }
 
     /// <summary>Scores of a built-in objective computed natively on the last forward: row r, step steps[j] at positions[j].</summary>
     protected static float[] NativeScores(InferenceContext ctx, StepObjective objective, int n, int[] steps, int[] positions)
     {
-        var kc = steps.Length;
-        var batch = new int[n * kc];
-        var pos = new int[n * kc];
-        var targets = new int[n * kc];
-        var contrast = new int[n * kc];
-        Tensor? contrastRows = objective.ContrastRows is null ? null : Tensor.Zeros(n * kc, objective.ContrastRows[0].Length);
-        for (var r = 0; r < n; r++)
-            for (var j = 0; j < kc; j++)
-            {
-                var i = r * kc + j;
-                batch[i] = r;
-                pos[i] = positions[j];
-                targets[i] = objective.Targets[steps[j]];
-                contrast[i] = objective.ContrastTargets[steps[j]];
-                objective.ContrastRows?[steps[j]].CopyTo(contrastRows!.Slice(i));
-            }
-        return ctx.StepScores(objective.Function.Native!.Value, objective.Args, batch, pos, targets, contrast,
-            contrastLogits: contrastRows);
+        var rows = NativeRows.Of(objective, n, steps, positions);
+        return ctx.StepScores(objective.Function.Native!.Value, objective.Args, rows.Batch, rows.Positions, rows.Targets,
+            rows.ContrastTargets, contrastLogits: rows.ContrastRows);
     }
 
     protected static Tensor Rows(Tensor embeddings, int start, int count, int length)

@@ -26,18 +26,29 @@ public static class LayerPoints
     }
 }
 
-/// <summary>layer_gradient_x_activation (Captum's LayerGradientXActivation): a ⊙ ∂f/∂a at the layer's output.</summary>
-public sealed class LayerGradientXActivationMethod : AttributionMethod
+/// <summary>Layer methods: granular attributions at a layer's output, configured by <see cref="LayerOptions"/>.</summary>
+public abstract class LayerMethod : AttributionMethod
 {
-    public override string Id => "layer_gradient_x_activation";
     public override AttributionGranularity Granularity => AttributionGranularity.Granular;
     public override Type OptionsType => typeof(LayerOptions);
     public override MethodOptions DefaultOptions => new LayerOptions();
 
-    public override MethodResult Attribute(MethodInput input)
+    /// <summary>The options and the point of the layer they name.</summary>
+    protected static (LayerOptions Options, int Point) Layer(MethodInput input)
     {
         var options = OptionsAs<LayerOptions>(input);
-        var point = LayerPoints.Resolve(input.Model, options.Layer);
+        return (options, LayerPoints.Resolve(input.Model, options.Layer));
+    }
+}
+
+/// <summary>layer_gradient_x_activation (Captum's LayerGradientXActivation): a ⊙ ∂f/∂a at the layer's output.</summary>
+public sealed class LayerGradientXActivationMethod : LayerMethod
+{
+    public override string Id => "layer_gradient_x_activation";
+
+    public override MethodResult Attribute(MethodInput input)
+    {
+        var (_, point) = Layer(input);
         var a = LayerPoints.Activations(input.Model, input.InputEmbeddings, point);
         var c = input.Model.Config.HiddenSize;
         var output = GranularBuffer.New(input.Plan, c);
@@ -49,17 +60,13 @@ public sealed class LayerGradientXActivationMethod : AttributionMethod
 
 /// <summary>layer_integrated_gradients (Captum's LayerIntegratedGradients): integrated gradients along the straight
 /// path between the layer outputs of the baseline and of the input.</summary>
-public sealed class LayerIntegratedGradientsMethod : AttributionMethod
+public sealed class LayerIntegratedGradientsMethod : LayerMethod
 {
     public override string Id => "layer_integrated_gradients";
-    public override AttributionGranularity Granularity => AttributionGranularity.Granular;
-    public override Type OptionsType => typeof(LayerOptions);
-    public override MethodOptions DefaultOptions => new LayerOptions();
 
     public override MethodResult Attribute(MethodInput input)
     {
-        var options = OptionsAs<LayerOptions>(input);
-        var point = LayerPoints.Resolve(input.Model, options.Layer);
+        var (options, point) = Layer(input);
         var ig = options.Integration;
         var (alphas, weights) = QuadratureRule.NodesAndWeights(ig.Rule, ig.Steps);
         var a = LayerPoints.Activations(input.Model, input.InputEmbeddings, point);
