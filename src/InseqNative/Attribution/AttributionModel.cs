@@ -78,6 +78,7 @@ public sealed class AttributionModel : IDisposable
     FeatureAttributionOutput Run(IReadOnlyList<SequencePlan> plans, IReadOnlyList<string> inputTexts, bool constrained,
         AttributeOptions options, Stopwatch watch)
     {
+        var prepareSeconds = watch.Elapsed.TotalSeconds; // tokenization (+ generation when no target was given)
         var method = MethodRegistry.Get(options.Method ?? DefaultMethod);
         var methodOptions = options.MethodOptions ?? method.DefaultOptions;
         var (strategy, reason) = ChooseStrategy(options);
@@ -95,6 +96,14 @@ public sealed class AttributionModel : IDisposable
 
         var info = AttributionInfoBuilder.Build(this, method, methodOptions, options, inputTexts, plans,
             constrained, strategy, reason, watch.Elapsed.TotalSeconds);
+        info["timings"] = new Dictionary<string, object?>
+        {
+            ["prepare_s"] = prepareSeconds,
+            ["attribute_s"] = watch.Elapsed.TotalSeconds - prepareSeconds,
+            ["attributed_tokens"] = stepsDone,
+            ["row_chunk"] = rowChunk,
+            ["cotangent_rows"] = cotangents,
+        };
         var steps = options.OutputStepAttributions ? StepOutputs.From(sequences) : null;
         return new FeatureAttributionOutput(sequences, steps, info);
     }
