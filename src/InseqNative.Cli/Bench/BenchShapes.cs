@@ -7,7 +7,10 @@ public static class BenchShapes
 {
     public static IReadOnlyList<string> Names => ["gpt2-small", "gpt2-medium", "tiny-gpt2"];
 
-    public static ModelConfig Get(string name) => name switch
+    /// <summary>The shape's config; EOS is GPT-2's (the last id), which the engine's UNK/EOS baseline needs.</summary>
+    public static ModelConfig Get(string name) => Shape(name) with { EosTokenIds = [50256] };
+
+    static ModelConfig Shape(string name) => name switch
     {
         "gpt2-small" => ModelConfig.ForGpt2(layers: 12, heads: 12, hidden: 768, vocab: 50257, positions: 1024),
         "gpt2-medium" => ModelConfig.ForGpt2(layers: 24, heads: 16, hidden: 1024, vocab: 50257, positions: 1024),

@@ -14,22 +14,15 @@ namespace InseqNative.Bench;
 /// </summary>
 public static class ModelBench
 {
-    public static void Run(BenchSettings s, TextWriter output)
+    /// <summary>The model-pass table at the current native thread count.</summary>
+    public static void Run(BenchSettings s, TransformerModel model, TextWriter output)
     {
         if (s.Sequence < 2) throw new InvalidInputException("--seq must be at least 2");
         if (s.Batch < 1 || s.Repeats < 1) throw new InvalidInputException("--batch and --repeats must be at least 1");
-        if (s.Threads > 0) NativeCheck.Ok(NativeMethods.SetNumThreads(s.Threads), "inq_set_num_threads");
+        var config = model.Config;
         NativeCheck.Ok(NativeMethods.GetNumThreads(out var threads), "inq_get_num_threads");
-        var config = BenchShapes.Get(s.Shape);
-
-        var sw = Stopwatch.StartNew();
-        using var model = TransformerModel.CreateRandom(config, seed: 1234, s.Device);
-        var buildSeconds = sw.Elapsed.TotalSeconds;
-        output.WriteLine($"# inseq bench — {s.Shape}: {config.NumLayers} layers, {config.NumHeads} heads, " +
-                         $"{config.HiddenSize} wide, vocab {config.VocabSize}; random weights ({model.WeightBytes / 1e6:0.0} MB, built in {buildSeconds:0.0} s)");
-        output.WriteLine($"# device {model.Device}, {threads} CPU threads, {Environment.ProcessorCount} cores visible, " +
-                         $"batch {s.Batch} × {s.Sequence} tokens, fp32, median of {s.Repeats}");
-        output.WriteLine($"# native: {NativeInfo.BuildInfo()}");
+        output.WriteLine($"## Model passes — {threads} thread{(threads == 1 ? "" : "s")}, batch {s.Batch} × {s.Sequence} tokens, median of {s.Repeats}");
+        output.WriteLine();
 
         var rng = new Random(7);
         var ids = Enumerable.Range(0, s.Batch)
@@ -73,7 +66,6 @@ public static class ModelBench
         });
         table.Add(("input gradients, stepwise (prefix forward + backward per token)", stepwise, s.Batch * k, "attributed tokens/s"));
 
-        output.WriteLine();
         output.WriteLine($"| pass | wall (ms) | throughput |");
         output.WriteLine($"| --- | ---: | ---: |");
         foreach (var (what, seconds, tokens, unit) in table)
@@ -81,8 +73,9 @@ public static class ModelBench
         output.WriteLine($"| fused vs stepwise | | {stepwise / fused:0.00}× |");
         output.WriteLine();
         output.WriteLine($"context arena {ctx.ArenaBytes / 1e6:0.0} MB, weights {model.WeightBytes / 1e6:0.0} MB, " +
-                         $"process peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:0} MB");
+                         $"process peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:0} MB (process lifetime)");
         if (s.GemmSize > 0) output.WriteLine(GemmBench.Run(s.GemmSize, model.Device, s.Repeats));
+        output.WriteLine();
     }
 
     static double Median(int repeats, Action action)

@@ -1,0 +1,255 @@
+using System.Diagnostics;
+using InseqNative.Attribution;
+using InseqNative.Interop;
+
+namespace InseqNative.Bench;
+
+/// <summary>
+/// Attribution throughput per (length, method), every strategy side by side in one run: random prompt ids plus
+/// forced random continuation ids go through <see cref="AttributionModel.AttributeIds"/> with
+/// <see cref="AttributeOptions.Strategy"/> set, timed end to end (planning, the method, step scores, masking).
+/// A cell whose estimated wall time exceeds --max-seconds is skipped and says so.
+/// </summary>
+public static class AttributionBench
+{
+    public static IReadOnlyList<string> DefaultMethods { get; } =
+        ["saliency", "input_x_gradient", "integrated_gradients", "attention", "occlusion"];
+
+    /// <summary>One measured (or skipped) cell.</summary>
+    public sealed record Result(int Prompt, int Forced, string Method, AttributionStrategy Strategy, double? Seconds,
+        long PeakBytes, long ExtraBytes, long ArenaBytes, string? Note, string Ran);
+
+    public static IReadOnlyList<Result> Run(BenchSettings s, TransformerModel model, TextWriter output, TextWriter progress)
+    {
+        foreach (var (p, f) in s.Lengths)
+        {
+            if (p < 1 || f < 1) throw new InvalidInputException($"--lengths: {p}+{f} needs at least 1 prompt and 1 forced token");
+            if (p + f > model.MaxPositions)
+                throw new InvalidInputException($"--lengths: {p}+{f} exceeds the shape's {model.MaxPositions} positions");
+        }
+        if (s.IgSteps < 1) throw new InvalidInputException("--ig-steps must be at least 1");
+        if (s.AttributionRepeats < 1) throw new InvalidInputException("--attribution-repeats must be at least 1");
+        var attribution = new AttributionModel(model); // not disposed: the caller owns the model
+        foreach (var m in s.Methods) Attribution.Methods.MethodRegistry.Get(m); // unknown ids fail before any timing
+
+        var results = new List<Result>();
+        var warmed = new HashSet<(string, AttributionStrategy)>();
+        var calibration = (double?)null;
+        foreach (var (prompt, forced) in s.Lengths)
+        {
+            var (promptIds, targetIds) = Ids(model.Config.VocabSize, prompt, forced, seed: 1000 * prompt + forced);
+            foreach (var method in s.Methods)
+                foreach (var strategy in s.Strategies)
+                {
+                    var options = Options(method, strategy, s.IgSteps);
+                    var arena = ArenaBytes(model, method, strategy, prompt, forced, s.IgSteps);
+                    var estimate = Estimate(results, method, strategy, prompt, forced, s.IgSteps, out var basis);
+                    if (estimate is null && s.MaxSeconds > 0)
+                    {
+                        calibration ??= Calibrate(model, prompt + forced);
+                        estimate = calibration * Work(method, strategy, prompt, forced, s.IgSteps);
+                        basis = "one forward + backward";
+                    }
+                    if (s.MaxSeconds > 0 && estimate > s.MaxSeconds)
+                    {
+                        var note = $"skipped: > {s.MaxSeconds:0} s estimated (~{estimate:0} s from {basis})";
+                        results.Add(new Result(prompt, forced, method, strategy, null, 0, 0, arena, note, "—"));
+                        progress.WriteLine($"bench: {prompt}+{forced} {method} {Name(strategy)}: {note}");
+                        continue;
+                    }
+                    if (warmed.Add((method, strategy))) // JIT, first page-in of the weights, native dispatch
+                        attribution.AttributeIds([promptIds[..Math.Min(4, prompt)]],
+                            [[.. promptIds[..Math.Min(4, prompt)], .. targetIds[prompt..][..Math.Min(4, forced)]]],
+                            options with { MethodOptions = options.MethodOptions is IntegratedGradientsOptions ig ? ig with { Steps = Math.Min(ig.Steps, 4) } : options.MethodOptions });
+
+                    var times = new List<double>();
+                    long peak = 0, extra = 0;
+                    var ran = "";
+                    for (var r = 0; r < s.AttributionRepeats; r++)
+                    {
+                        PeakMemory.Reset();
+                        var before = PeakMemory.CurrentBytes();
+                        var sw = Stopwatch.StartNew();
+                        var outputs = attribution.AttributeIds([promptIds], [targetIds], options);
+                        times.Add(sw.Elapsed.TotalSeconds);
+                        var cellPeak = PeakMemory.PeakBytes();
+                        peak = Math.Max(peak, cellPeak);
+                        extra = Math.Max(extra, cellPeak - before);
+                        ran = outputs.Info["strategy"]?.GetValue<string>() ?? "?";
+                    }
+                    times.Sort();
+                    var seconds = times[times.Count / 2];
+                    var fellBack = ran != Name(strategy) ? $"ran {ran}" : null;
+                    results.Add(new Result(prompt, forced, method, strategy, seconds, peak, extra, arena, fellBack, ran));
+                    progress.WriteLine($"bench: {prompt}+{forced} {method} {Name(strategy)}: {seconds:0.00} s " +
+                                       $"({forced / seconds:0.00} tokens/s, load {MachineInfo.LoadAverage()})");
+                }
+        }
+        Print(s, results, output);
+        return results;
+    }
+
+    static void Print(BenchSettings s, IReadOnlyList<Result> results, TextWriter output)
+    {
+        var strategies = s.Strategies.ToList();
+        var header = new List<string> { "prompt+forced", "method" };
+        foreach (var st in strategies) header.AddRange([$"{Name(st)} wall (s)", $"{Name(st)} tokens/s"]);
+        var both = strategies.Contains(AttributionStrategy.Fused) && strategies.Contains(AttributionStrategy.Stepwise);
+        if (both) header.Add("fused speed-up");
+        foreach (var st in strategies) header.Add($"{Name(st)} peak RSS / +Δ (MB)");
+        foreach (var st in strategies) header.Add($"{Name(st)} arena (MB)");
+        output.WriteLine("| " + string.Join(" | ", header) + " |");
+        output.WriteLine("| " + string.Join(" | ", header.Select((_, i) => i < 2 ? "---" : "---:")) + " |");
+
+        var notes = new List<string>();
+        foreach (var (prompt, forced) in s.Lengths)
+            foreach (var method in s.Methods)
+            {
+                var row = new List<string> { $"{prompt}+{forced}", Label(method, s.IgSteps) };
+                var cells = strategies.Select(st => results.First(r =>
+                    r.Prompt == prompt && r.Forced == forced && r.Method == method && r.Strategy == st)).ToList();
+                foreach (var c in cells)
+                {
+                    if (c.Seconds is { } sec) row.AddRange([$"{sec:0.00}", $"{forced / sec:0.00}"]);
+                    else row.AddRange(["—", "—"]);
+                    if (c.Note is { } n) notes.Add($"{prompt}+{forced} {Label(method, s.IgSteps)} {Name(c.Strategy)}: {n}");
+                }
+                if (both)
+                {
+                    var f = cells[strategies.IndexOf(AttributionStrategy.Fused)].Seconds;
+                    var w = cells[strategies.IndexOf(AttributionStrategy.Stepwise)].Seconds;
+                    row.Add(f is { } fs && w is { } ws ? $"{ws / fs:0.0}×" : "—");
+                }
+                foreach (var c in cells)
+                    row.Add(c.Seconds is null ? "—" : $"{c.PeakBytes / 1e6:0} / +{c.ExtraBytes / 1e6:0}");
+                foreach (var c in cells) row.Add(c.ArenaBytes > 0 ? $"{c.ArenaBytes / 1e6:0.0}" : "?");
+                output.WriteLine("| " + string.Join(" | ", row) + " |");
+            }
+        if (notes.Count > 0)
+        {
+            output.WriteLine();
+            foreach (var n in notes) output.WriteLine($"- {n}");
+        }
+    }
+
+    static string Name(AttributionStrategy s) => s.ToString().ToLowerInvariant();
+
+    static string Label(string method, int igSteps) =>
+        method is "integrated_gradients" or "layer_integrated_gradients" ? $"{method} ({igSteps} steps)" : method;
+
+    static AttributeOptions Options(string method, AttributionStrategy strategy, int igSteps) => new()
+    {
+        Method = method,
+        Strategy = strategy,
+        MethodOptions = method switch
+        {
+            "integrated_gradients" => new IntegratedGradientsOptions { Steps = igSteps },
+            "layer_integrated_gradients" => new LayerOptions { Integration = new IntegratedGradientsOptions { Steps = igSteps } },
+            _ => null,
+        },
+    };
+
+    static (int[] Prompt, int[] Target) Ids(int vocab, int prompt, int forced, int seed)
+    {
+        var rng = new Random(seed);
+        var target = Enumerable.Range(0, prompt + forced).Select(_ => rng.Next(vocab - 1)).ToArray(); // never EOS (vocab − 1)
+        return (target[..prompt], target);
+    }
+
+    enum Kind { Gradient, Scores, Attention }
+
+    static Kind KindOf(string method) => method switch
+    {
+        "occlusion" => Kind.Scores,
+        "attention" => Kind.Attention,
+        _ => Kind.Gradient,
+    };
+
+    /// <summary>Input rows the method hands the runner: IG's interpolation points, occlusion's occluded copies.</summary>
+    static int Rows(string method, int prompt, int forced, int igSteps) => method switch
+    {
+        "integrated_gradients" or "layer_integrated_gradients" => igSteps,
+        "gradient_shap" => 5,
+        "occlusion" => prompt + forced + 1,
+        _ => 1,
+    };
+
+    /// <summary>
+    /// Work of one cell in token-passes (a forward over n tokens: n; a backward over a prefix of n tokens: 2n), the
+    /// unit the skip estimate scales by. Step k (0-based) predicts forced token k from a prefix of prompt + k tokens.
+    /// Fused: one forward of the whole sequence per input row plus one cotangent backward per step (over its prefix);
+    /// stepwise: a forward and a backward over each step's prefix per row. Attention and occlusion have no backward.
+    /// </summary>
+    static double Work(string method, AttributionStrategy strategy, int prompt, int forced, int igSteps)
+    {
+        double t = prompt + forced, prefixes = (double)forced * prompt + forced * (forced - 1) / 2.0;
+        double rows = Rows(method, prompt, forced, igSteps);
+        var fused = strategy != AttributionStrategy.Stepwise;
+        return t + KindOf(method) switch // + the engine's one forward for the step scores' logits rows
+        {
+            Kind.Gradient => fused ? rows * (t + 2 * prefixes) : rows * 3 * prefixes,
+            Kind.Scores => fused ? rows * t : rows * prefixes,
+            _ => fused ? t : prefixes,
+        };
+    }
+
+    /// <summary>Scales the same method and strategy's measured time at another length by the work ratio.</summary>
+    static double? Estimate(IReadOnlyList<Result> done, string method, AttributionStrategy strategy, int prompt, int forced,
+        int igSteps, out string basis)
+    {
+        basis = "";
+        var prior = done.LastOrDefault(r => r.Method == method && r.Strategy == strategy && r.Seconds is not null);
+        if (prior is null) return null;
+        basis = $"the {prior.Prompt}+{prior.Forced} cell";
+        return prior.Seconds * Work(method, strategy, prompt, forced, igSteps) /
+               Work(method, strategy, prior.Prompt, prior.Forced, igSteps);
+    }
+
+    /// <summary>Seconds per token-pass: one forward kept for backward plus one backward from the last position, over
+    /// <paramref name="length"/> tokens (3·length token-passes by <see cref="Work"/>'s count).</summary>
+    static double Calibrate(TransformerModel model, int length)
+    {
+        var ids = Enumerable.Range(0, length).Select(i => (i * 7919) % (model.Config.VocabSize - 1)).ToArray();
+        using var ctx = model.CreateContext(1, length, 1);
+        var batch = TokenBatch.Single(ids);
+        var dlogits = Tensor.Zeros(1, 1, model.Config.VocabSize);
+        dlogits.Slice(0, 0)[ids[^1]] = 1f;
+        void Pass()
+        {
+            ctx.Forward(batch, LogitsMode.None, keepForBackward: true);
+            ctx.BackwardEmbeddings([length - 1], dlogits);
+        }
+        Pass();
+        var sw = Stopwatch.StartNew();
+        Pass();
+        return sw.Elapsed.TotalSeconds / (3.0 * length);
+    }
+
+    /// <summary>
+    /// The largest activation arena the engine allocates for the cell, sized by the engine's own rule (8 rows per
+    /// forward, up to 512 cotangent rows, halved until the 2 GiB default budget fits) through the native size query
+    /// <see cref="TransformerModel.ContextMemoryBytes"/>: an estimate of the engine's choice, not a measurement.
+    /// </summary>
+    static long ArenaBytes(TransformerModel model, string method, AttributionStrategy strategy, int prompt, int forced, int igSteps)
+    {
+        int t = prompt + forced, k = forced;
+        var budget = new AttributeOptions().MemoryBudgetBytes;
+        var rows = 8;
+        var cot = Math.Min(Math.Max(rows, rows * Math.Max(1, k)), 512);
+        while ((rows > 1 || cot > rows) && model.ContextMemoryBytes(rows, t, cot) > budget)
+        {
+            if (cot > rows) cot = Math.Max(rows, cot / 2);
+            else rows /= 2;
+        }
+        var rc = Math.Min(rows, Rows(method, prompt, forced, igSteps));
+        var logitsRows = model.ContextMemoryBytes(1, t, 0); // the step scores' forward
+        var runner = KindOf(method) switch
+        {
+            Kind.Scores => model.ContextMemoryBytes(rc, t, 0),
+            Kind.Attention => model.ContextMemoryBytes(1, t, 0, keepAttention: true),
+            _ when strategy == AttributionStrategy.Stepwise => model.ContextMemoryBytes(rc, t, rc),
+            _ => model.ContextMemoryBytes(rc, t, Math.Max(rc, Math.Min(cot, rc * k))),
+        };
+        return Math.Max(logitsRows, runner);
+    }
+}
