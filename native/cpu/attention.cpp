@@ -1,4 +1,4 @@
-// Causal multi-head self-attention with a key padding mask, its input backward, and the one-query decode step that
+// Causal multi-head (or grouped-query) self-attention with a key padding mask, its input backward, and the one-query decode step that
 // reads the KV cache. The forward and the decode step share attend_row so a cached step reproduces the full forward
 // bit for bit.
 #include <cmath>
@@ -60,84 +60,95 @@ inline void attend_row(float* out, float* p, const float* q, const float* k, con
 }  // namespace
 
 void attention_forward(float* out, float* att, const float* qkv, const int32_t* mask, int B, int T, int C, int H,
-                       float scale) {
-  const int hd = C / H;
-  const int64_t C3 = 3 * (int64_t)C;
+                       int KVH, float scale) {
+  const int hd = C / H, group = H / KVH;
+  const int64_t KVC = (int64_t)KVH * hd, W = C + 2 * KVC;
 #pragma omp parallel for collapse(3) schedule(dynamic, 4) num_threads(num_threads())
   for (int b = 0; b < B; ++b)
     for (int h = 0; h < H; ++h)
       for (int i = 0; i < T; ++i) {
-        const float* base = qkv + (int64_t)b * T * C3;
+        const float* base = qkv + (int64_t)b * T * W;
+        const int64_t kv = (int64_t)(h / group) * hd;
         float* p = att + (((int64_t)b * H + h) * T + i) * T;
-        attend_row(out + ((int64_t)b * T + i) * C + h * hd, p, base + i * C3 + h * hd, base + C + h * hd,
-                   base + 2 * C + h * hd, C3, mask ? mask + (int64_t)b * T : nullptr, i + 1, hd, scale);
+        attend_row(out + ((int64_t)b * T + i) * C + h * hd, p, base + i * W + h * hd, base + C + kv,
+                   base + C + KVC + kv, W, mask ? mask + (int64_t)b * T : nullptr, i + 1, hd, scale);
         for (int j = i + 1; j < T; ++j) p[j] = 0.0f;
       }
 }
 
+// One thread per (cotangent row, key/value head): the query heads of a group accumulate into the same dk and dv
+// columns one after another, so the result does not depend on the thread count.
 void attention_backward(float* dqkv, float* scratch, const float* dout, const float* qkv, const float* att, RowMap map,
-                        int C, int H, float scale) {
-  const int hd = C / H;
-  const int64_t C3 = 3 * (int64_t)C;
+                        int C, int H, int KVH, float scale) {
+  const int hd = C / H, group = H / KVH;
+  const int64_t KVC = (int64_t)KVH * hd, W = C + 2 * KVC;
   const int Ts = map.T_saved;
 #pragma omp parallel for collapse(2) schedule(dynamic, 1) num_threads(num_threads())
   for (int r = 0; r < map.R; ++r)
-    for (int h = 0; h < H; ++h) {
+    for (int gk = 0; gk < KVH; ++gk) {
       const int b = r / map.n_cot, T = map.len(r);
-      const float* saved = qkv + (int64_t)b * Ts * C3;
-      float* dp = scratch + ((int64_t)r * H + h) * Ts;
-      float* g = dqkv + (int64_t)map.start[r] * C3;
+      const float* saved = qkv + (int64_t)b * Ts * W;
+      float* g = dqkv + (int64_t)map.start[r] * W;
+      const int64_t ko = C + (int64_t)gk * hd, vo = C + KVC + (int64_t)gk * hd;
       for (int t = 0; t < T; ++t) {
-        std::memset(g + t * C3 + C + h * hd, 0, sizeof(float) * hd);
-        std::memset(g + t * C3 + 2 * C + h * hd, 0, sizeof(float) * hd);
+        std::memset(g + t * W + ko, 0, sizeof(float) * hd);
+        std::memset(g + t * W + vo, 0, sizeof(float) * hd);
       }
-      for (int i = 0; i < T; ++i) {
-        const float* p = att + (((int64_t)b * H + h) * Ts + i) * Ts;
-        const float* go = dout + ((int64_t)map.start[r] + i) * C + h * hd;
-        const float* qi = saved + i * C3 + h * hd;
-        float* dq = g + i * C3 + h * hd;
-        float s = 0.0f;
-        for (int j = 0; j <= i; ++j) {
-          if (p[j] == 0.0f) continue;  // masked (or underflowed): contributes exactly nothing
-          dp[j] = dot(go, saved + j * C3 + 2 * C + h * hd, hd);
-          s += p[j] * dp[j];
-        }
-        for (int d = 0; d < hd; ++d) dq[d] = 0.0f;
-        for (int j = 0; j <= i; ++j) {
-          if (p[j] == 0.0f) continue;
-          const float ds = p[j] * (dp[j] - s) * scale;
-          const float* kj = saved + j * C3 + C + h * hd;
-          float* dk = g + j * C3 + C + h * hd;
-          float* dv = g + j * C3 + 2 * C + h * hd;
-          for (int d = 0; d < hd; ++d) {
-            dq[d] += ds * kj[d];
-            dk[d] += ds * qi[d];
-            dv[d] += p[j] * go[d];
+      for (int h = gk * group; h < (gk + 1) * group; ++h) {
+        float* dp = scratch + ((int64_t)r * H + h) * Ts;
+        for (int i = 0; i < T; ++i) {
+          const float* p = att + (((int64_t)b * H + h) * Ts + i) * Ts;
+          const float* go = dout + ((int64_t)map.start[r] + i) * C + h * hd;
+          const float* qi = saved + i * W + h * hd;
+          float* dq = g + i * W + h * hd;
+          float s = 0.0f;
+          for (int j = 0; j <= i; ++j) {
+            if (p[j] == 0.0f) continue;  // masked (or underflowed): contributes exactly nothing
+            dp[j] = dot(go, saved + j * W + vo, hd);
+            s += p[j] * dp[j];
+          }
+          for (int d = 0; d < hd; ++d) dq[d] = 0.0f;
+          for (int j = 0; j <= i; ++j) {
+            if (p[j] == 0.0f) continue;
+            const float ds = p[j] * (dp[j] - s) * scale;
+            const float* kj = saved + j * W + ko;
+            float* dk = g + j * W + ko;
+            float* dv = g + j * W + vo;
+            for (int d = 0; d < hd; ++d) {
+              dq[d] += ds * kj[d];
+              dk[d] += ds * qi[d];
+              dv[d] += p[j] * go[d];
+            }
           }
         }
       }
     }
 }
 
-void kv_cache_write(float* kcache, float* vcache, const float* qkv, int B, int T, int S, int pos0, int C) {
+void kv_cache_write(float* kcache, float* vcache, const float* qkv, int B, int T, int S, int pos0, int C, int H,
+                    int KVH) {
+  const int64_t KVC = (int64_t)KVH * (C / H), W = C + 2 * KVC;
   for (int b = 0; b < B; ++b)
     for (int t = 0; t < T; ++t) {
-      const float* src = qkv + ((int64_t)b * T + t) * 3 * C;
-      const int64_t dst = ((int64_t)b * S + pos0 + t) * C;
-      std::memcpy(kcache + dst, src + C, sizeof(float) * C);
-      std::memcpy(vcache + dst, src + 2 * C, sizeof(float) * C);
+      const float* src = qkv + ((int64_t)b * T + t) * W;
+      const int64_t dst = ((int64_t)b * S + pos0 + t) * KVC;
+      std::memcpy(kcache + dst, src + C, sizeof(float) * KVC);
+      std::memcpy(vcache + dst, src + C + KVC, sizeof(float) * KVC);
     }
 }
 
 void attention_decode(float* out, float* att, const float* qkv, const float* kcache, const float* vcache,
-                      const int32_t* mask, int B, int n_keys, int S, int C, int H, float scale) {
-  const int hd = C / H;
+                      const int32_t* mask, int B, int n_keys, int S, int C, int H, int KVH, float scale) {
+  const int hd = C / H, group = H / KVH;
+  const int64_t KVC = (int64_t)KVH * hd, W = C + 2 * KVC;
 #pragma omp parallel for collapse(2) schedule(static) num_threads(num_threads())
   for (int b = 0; b < B; ++b)
-    for (int h = 0; h < H; ++h)
-      attend_row(out + (int64_t)b * C + h * hd, att + ((int64_t)b * H + h) * n_keys, qkv + (int64_t)b * 3 * C + h * hd,
-                 kcache + (int64_t)b * S * C + h * hd, vcache + (int64_t)b * S * C + h * hd, C,
-                 mask + (int64_t)b * S, n_keys, hd, scale);
+    for (int h = 0; h < H; ++h) {
+      const int64_t kv = (int64_t)(h / group) * hd;
+      attend_row(out + (int64_t)b * C + h * hd, att + ((int64_t)b * H + h) * n_keys, qkv + (int64_t)b * W + h * hd,
+                 kcache + (int64_t)b * S * KVC + kv, vcache + (int64_t)b * S * KVC + kv, KVC, mask + (int64_t)b * S,
+                 n_keys, hd, scale);
+    }
 }
 
 }  // namespace cpu

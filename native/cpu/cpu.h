@@ -14,6 +14,14 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* x, con
 void layernorm_backward(float* dx, const float* dy, const float* x, const float* w, const float* mean,
                         const float* rstd, RowMap map, int C);
 
+void rmsnorm_forward(float* out, float* rstd, const float* x, const float* w, int N, int C, float eps);
+void rmsnorm_backward(float* dx, const float* dy, const float* x, const float* w, const float* rstd, RowMap map,
+                      int C);
+
+void rope_forward(float* out, const float* x, const int32_t* pos, int N, int W, int n_heads, int hd, float theta);
+void rope_backward(float* dx, const float* dy, const int32_t* pos, RowMap map, int W, int n_heads, int hd,
+                   float theta);
+
 size_t matmul_workspace_floats();
 void matmul_forward(float* out, const float* x, const float* w, const float* bias, int N, int K, int M, int transB,
                     const Workspace& ws);
@@ -25,15 +33,19 @@ const char* matmul_kernel_name();
 void activation_forward(float* out, const float* x, int64_t N, int kind);
 void activation_backward(float* dx, const float* dy, const float* x, RowMap map, int W, int kind);
 
+void swiglu_forward(float* out, const float* gu, int64_t N, int I);
+void swiglu_backward(float* dgu, const float* dy, const float* gu, RowMap map, int I);
+
 void residual_forward(float* out, const float* a, const float* b, int64_t N);
 
 void attention_forward(float* out, float* att, const float* qkv, const int32_t* mask, int B, int T, int C, int H,
-                       float scale);
+                       int KVH, float scale);
 void attention_backward(float* dqkv, float* scratch, const float* dout, const float* qkv, const float* att, RowMap map,
-                        int C, int H, float scale);
-void kv_cache_write(float* kcache, float* vcache, const float* qkv, int B, int T, int S, int pos0, int C);
+                        int C, int H, int KVH, float scale);
+void kv_cache_write(float* kcache, float* vcache, const float* qkv, int B, int T, int S, int pos0, int C, int H,
+                    int KVH);
 void attention_decode(float* out, float* att, const float* qkv, const float* kcache, const float* vcache,
-                      const int32_t* mask, int B, int n_keys, int S, int C, int H, float scale);
+                      const int32_t* mask, int B, int n_keys, int S, int C, int H, int KVH, float scale);
 void cotangent_scatter(float* out, const float* src, RowMap map, int C);
 
 size_t step_fn_workspace_floats(int V);

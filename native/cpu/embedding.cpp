@@ -12,8 +12,12 @@ void embedding_forward(float* out, const int32_t* ids, const float* embeds, cons
 #pragma omp parallel for schedule(static) num_threads(num_threads())
   for (int n = 0; n < N; ++n) {
     const float* e = ids ? wte + (int64_t)ids[n] * C : embeds + (int64_t)n * C;
-    const float* p = wpe + (int64_t)pos[n] * C;
     float* o = out + (int64_t)n * C;
+    if (!wpe) {  // rotary models: positions act inside attention
+      for (int c = 0; c < C; ++c) o[c] = e[c];
+      continue;
+    }
+    const float* p = wpe + (int64_t)pos[n] * C;
     for (int c = 0; c < C; ++c) o[c] = e[c] + p[c];
   }
 }

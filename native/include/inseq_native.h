@@ -30,7 +30,8 @@ extern "C" {
 #define INQ_API __attribute__((visibility("default")))
 #endif
 
-#define INQ_ABI_VERSION 2 /* 2: points (inq_get_hidden, inq_forward_from_hidden, inq_backward), step functions */
+#define INQ_ABI_VERSION 3 /* 2: points (inq_get_hidden, inq_forward_from_hidden, inq_backward), step functions;
+                            3: INQ_ARCH_LLAMA (RMSNorm, rotary positions, grouped-query attention, SwiGLU) */
 
 /* ---------------------------------------------------------------- status codes */
 typedef enum inq_status {
@@ -64,7 +65,9 @@ INQ_API int32_t inq_get_num_threads(int32_t* out_n);
 
 /* ---------------------------------------------------------------- models */
 typedef enum inq_arch {
-  INQ_ARCH_GPT2 = 1
+  INQ_ARCH_GPT2 = 1, /* GPT2LMHeadModel: LayerNorm, learned positions, Conv1D [in, out] weights, fused c_attn */
+  INQ_ARCH_LLAMA = 2 /* LlamaForCausalLM and its kin (Mistral, Qwen2): RMSNorm, rotary positions, grouped-query
+                        attention, SwiGLU MLP, Linear [out, in] weights, no embedding scale */
 } inq_arch;
 
 typedef enum inq_activation {
@@ -81,14 +84,21 @@ typedef struct inq_model_config {
   int32_t n_layer;
   int32_t n_head;
   int32_t n_embd;
-  int32_t n_inner;          /* MLP width (GPT-2: 4 * n_embd when the config says null) */
-  int32_t n_positions;      /* learned position table rows */
+  int32_t n_inner;          /* MLP width (GPT-2: 4 * n_embd when the config says null; LLAMA: intermediate_size) */
+  int32_t n_positions;      /* GPT-2: learned position table rows; LLAMA: longest sequence accepted (no table) */
   int32_t vocab_size;
   int32_t activation;       /* inq_activation */
-  float norm_eps;
+  float norm_eps;           /* LayerNorm eps (GPT-2) or RMSNorm eps (LLAMA: rms_norm_eps) */
   int32_t tie_word_embeddings;              /* 1: LM head is the token embedding (GPT-2) */
-  int32_t scale_attn_weights;               /* 1: scores / sqrt(head_dim) */
-  int32_t scale_attn_by_inverse_layer_idx;  /* 1: scores additionally / (layer_index + 1) */
+  int32_t scale_attn_weights;               /* 1: scores / sqrt(head_dim) (LLAMA: must be 1) */
+  int32_t scale_attn_by_inverse_layer_idx;  /* 1: scores additionally / (layer_index + 1) (LLAMA: must be 0) */
+  /* ABI 3 */
+  int32_t n_kv_head;        /* key/value heads of grouped-query attention; 0 means n_head. Must divide n_head.
+                               GPT-2: 0 or n_head */
+  float rope_theta;         /* LLAMA: rotary base (rope_theta, > 0); GPT-2: ignored */
+  int32_t attn_qkv_bias;    /* LLAMA: 1 = q/k/v projections have biases (Llama attention_bias, Qwen2) */
+  int32_t attn_out_bias;    /* LLAMA: 1 = o_proj has a bias (Llama attention_bias) */
+  int32_t mlp_bias;         /* LLAMA: 1 = gate/up/down projections have biases (Llama mlp_bias) */
 } inq_model_config;
 
 typedef struct inq_model inq_model;
@@ -98,8 +108,12 @@ typedef struct inq_context inq_context;
 INQ_API int32_t inq_model_create(const inq_model_config* config, int32_t device, inq_model** out_model);
 INQ_API int32_t inq_model_destroy(inq_model* model);
 
-/* The tensors this model expects, by canonical name (Hugging Face names without the "transformer." prefix,
- * e.g. "wte.weight", "h.0.attn.c_attn.weight", "ln_f.bias"). Shapes use at most 4 dims. */
+/* The tensors this model expects, by canonical name. GPT-2: Hugging Face names without the "transformer." prefix
+ * ("wte.weight", "h.0.attn.c_attn.weight", "ln_f.bias", "lm_head.weight" when untied). LLAMA: LlamaForCausalLM's
+ * names ("model.embed_tokens.weight", "model.layers.0.input_layernorm.weight",
+ * "model.layers.0.self_attn.{q,k,v,o}_proj.{weight,bias}", "model.layers.0.post_attention_layernorm.weight",
+ * "model.layers.0.mlp.{gate,up,down}_proj.{weight,bias}", "model.norm.weight", "lm_head.weight" when untied),
+ * biases only where the config asks; Linear weights are [out, in]. Shapes use at most 4 dims. */
 INQ_API int32_t inq_model_tensor_count(const inq_model* model, int32_t* out_count);
 INQ_API int32_t inq_model_tensor_info(const inq_model* model, int32_t index, char* name_buffer,
                                       int32_t name_capacity, int64_t* shape /* [4] */, int32_t* out_ndim);
@@ -117,7 +131,8 @@ INQ_API int32_t inq_model_weight_bytes(const inq_model* model, int64_t* out_byte
  * flags: INQ_CTX_* bits. The context keeps its model alive until inq_context_destroy.
  * max_cotangents may be 0: a forward/generation-only context that keeps no per-layer activations (much smaller);
  * INQ_FWD_KEEP_FOR_BACKWARD then fails with INQ_ERR_CAPACITY. max_seq must not exceed the model's n_positions.
- * The arena also holds GEMM scratch for the thread count in effect at creation (inq_set_num_threads); a context
+ * LLAMA keeps the rotated q and k of every layer (what attention read), the gate|up pre-activations (2 * n_inner per
+ * token) and a KV cache of n_kv_head heads. The arena also holds GEMM scratch for the thread count in effect at creation (inq_set_num_threads); a context
  * uses at most that many threads in its GEMMs. Step functions (inq_step_scores, inq_backward_step) add
  * (2 * S * (n_embd + vocab) + max_cotangents * vocab) floats, S = max(max_cotangents, min(max_batch * max_seq, 64)),
  * and, with max_cotangents > 0, max_batch * max_seq * n_embd floats keep point 0 (the token embeddings). */
@@ -134,7 +149,8 @@ INQ_API int32_t inq_context_destroy(inq_context* ctx);
  *   input_ids      [batch, seq] int32, or NULL when input_embeds is given (exactly one of the two)
  *   input_embeds   [batch, seq, n_embd] token embeddings (positions are added inside, as HF does with inputs_embeds)
  *   attention_mask [batch, seq] int32 1 = real token, 0 = padding; NULL = all ones. Padding must be on the left.
- *                  Position ids are cumsum(mask) - 1 (so a left-padded row equals its unpadded self).
+ *                  Position ids are cumsum(mask) - 1 (so a left-padded row equals its unpadded self); GPT-2 adds the
+ *                  learned position row, LLAMA rotates q and k by them (rotary, Hugging Face's rotate_half layout).
  *   logits_mode    INQ_LOGITS_NONE: logits not written (may be NULL)
  *                  INQ_LOGITS_ALL:  logits [batch, seq, vocab]
  *                  INQ_LOGITS_LAST: logits [batch, vocab] of the last position of each row
@@ -176,7 +192,8 @@ INQ_API int32_t inq_backward_embeds(inq_context* ctx, int32_t batch, int32_t n_c
  *   point 0          the token embeddings (inputs_embeds, before positions are added: what inq_backward_embeds
  *                    differentiates)
  *   point l + 1      the output of block l (0 <= l < n_layer), i.e. Hugging Face's hidden_states[l + 1] and the
- *                    output of `transformer.h.l`; point n_layer is the last block's output, before ln_f.
+ *                    output of `transformer.h.l` (LLAMA: `model.layers.l`); point n_layer is the last block's output,
+ *                    before the final norm (ln_f / model.norm). For LLAMA point 0 is also the first block's input.
  * A forward started at point P (inq_forward / prefill: P = 0) defines points P .. n_layer only. */
 
 /* Activation at a point of the last forward kept with INQ_FWD_KEEP_FOR_BACKWARD: out [batch, seq, n_embd].
@@ -314,6 +331,15 @@ INQ_API int32_t inq_cache_length(inq_context* ctx, int32_t* out_len);
  *   "residual_forward"      N               | a[N], b[N] -> y[N]
  *   "attention_forward"     B,T,C,H,scaled  | qkv[B,T,3C], mask(int32)[B,T] or NULL -> out[B,T,C], att[B,H,T,T] | extra_scale
  *   "attention_backward"    B,T,C,H,scaled  | dout[B,T,C], qkv[B,T,3C], att[B,H,T,T] -> dqkv[B,T,3C] | extra_scale
+ *   "gqa_attention_forward" B,T,C,H,KVH,scaled | qkv[B,T,C+2*KVH*C/H], mask or NULL -> out[B,T,C], att[B,H,T,T] | extra_scale
+ *   "gqa_attention_backward" B,T,C,H,KVH,scaled | dout[B,T,C], qkv, att -> dqkv[B,T,C+2*KVH*C/H] | extra_scale
+ *   "rmsnorm_forward"       N,C             | x[N,C], w[C] -> y[N,C], rstd[N]  | eps
+ *   "rmsnorm_backward"      N,C             | dy[N,C], x[N,C], w[C], rstd[N] -> dx[N,C]
+ *   "rope_forward"          N,W,n_heads,hd  | x[N,W], pos(int32)[N] -> y[N,W]  | theta   (first n_heads*hd columns
+ *                           rotated, Hugging Face rotate_half pairs (i, i + hd/2); the rest copied)
+ *   "rope_backward"         N,W,n_heads,hd  | dy[N,W], pos(int32)[N] -> dx[N,W]  | theta
+ *   "swiglu_forward"        N,I             | gu[N,2I] (gate | up) -> y[N,I]   (silu(gate) * up)
+ *   "swiglu_backward"       N,I             | dy[N,I], gu[N,2I] -> dgu[N,2I]
  *   "step_fn_scores"        R,V,fn,logprob,top_k,min_keep | logits[R,V], contrast_logits[R,V] or NULL (shares),
  *                           targets(int32)[R], contrast_targets(int32)[R] or NULL (= targets) -> scores[R] | top_p
  *   "step_fn_dlogits"       same dims and inputs -> dlogits[R,V], scores[R] | top_p

@@ -5,7 +5,7 @@
 #include <new>
 
 #include "context.h"
-#include "gpt2.h"
+#include "decoder.h"
 
 
 namespace inq {
@@ -193,8 +193,8 @@ INQ_API int32_t inq_forward(inq_context* ctx, int32_t batch, int32_t seq, const 
                             const float* input_embeds, const int32_t* attention_mask, int32_t logits_mode,
                             float* logits, int32_t flags) {
   return GUARD({
-    gpt2_forward(live_ctx(ctx), 0, batch, seq, input_ids, input_embeds, attention_mask, logits_mode, logits, flags,
-                 false);
+    decoder_forward(live_ctx(ctx), 0, batch, seq, input_ids, input_embeds, attention_mask, logits_mode, logits,
+                    flags, false);
   });
 }
 
@@ -202,7 +202,7 @@ INQ_API int32_t inq_get_attention(inq_context* ctx, int32_t layer, float* out) {
   return GUARD({
     live_ctx(ctx);
     INQ_CHECK_NOT_NULL(out);
-    gpt2_get_attention(ctx, layer, out);
+    decoder_get_attention(ctx, layer, out);
   });
 }
 
@@ -213,7 +213,7 @@ INQ_API int32_t inq_backward_embeds(inq_context* ctx, int32_t batch, int32_t n_c
     INQ_CHECK_NOT_NULL(positions);
     INQ_CHECK_NOT_NULL(dlogits);
     INQ_CHECK_NOT_NULL(d_embeds);
-    gpt2_backward(ctx, 0, batch, n_cot, positions, dlogits, d_embeds);
+    decoder_backward(ctx, 0, batch, n_cot, positions, dlogits, d_embeds);
   });
 }
 
@@ -221,7 +221,7 @@ INQ_API int32_t inq_get_hidden(inq_context* ctx, int32_t point, float* out) {
   return GUARD({
     live_ctx(ctx);
     INQ_CHECK_NOT_NULL(out);
-    gpt2_get_hidden(ctx, point, out);
+    decoder_get_hidden(ctx, point, out);
   });
 }
 
@@ -231,7 +231,7 @@ INQ_API int32_t inq_forward_from_hidden(inq_context* ctx, int32_t point, int32_t
   return GUARD({
     live_ctx(ctx);
     INQ_CHECK_NOT_NULL(hidden);
-    gpt2_forward(ctx, point, batch, seq, nullptr, hidden, attention_mask, logits_mode, logits, flags, false);
+    decoder_forward(ctx, point, batch, seq, nullptr, hidden, attention_mask, logits_mode, logits, flags, false);
   });
 }
 
@@ -242,7 +242,7 @@ INQ_API int32_t inq_backward(inq_context* ctx, int32_t point, int32_t batch, int
     INQ_CHECK_NOT_NULL(positions);
     INQ_CHECK_NOT_NULL(dlogits);
     INQ_CHECK_NOT_NULL(d_out);
-    gpt2_backward(ctx, point, batch, n_cot, positions, dlogits, d_out);
+    decoder_backward(ctx, point, batch, n_cot, positions, dlogits, d_out);
   });
 }
 
@@ -270,7 +270,7 @@ INQ_API int32_t inq_step_scores(inq_context* ctx, const inq_step_fn_args* args, 
                                 const int32_t* contrast_positions, const float* contrast_logits, float* scores) {
   return GUARD({
     live_ctx(ctx);
-    gpt2_step_scores(ctx, args, n_rows, batch_index, positions, targets, contrast_targets, contrast_batch_index,
+    decoder_step_scores(ctx, args, n_rows, batch_index, positions, targets, contrast_targets, contrast_batch_index,
                      contrast_positions, contrast_logits, scores);
   });
 }
@@ -284,7 +284,7 @@ INQ_API int32_t inq_backward_step(inq_context* ctx, const inq_step_fn_args* args
     INQ_CHECK_NOT_NULL(positions);
     INQ_CHECK_NOT_NULL(targets);
     INQ_CHECK_NOT_NULL(d_out);
-    gpt2_backward_step(ctx, args, point, batch, n_cot, positions, targets, contrast_targets, contrast_logits, d_out,
+    decoder_backward_step(ctx, args, point, batch, n_cot, positions, targets, contrast_targets, contrast_logits, d_out,
                        scores);
   });
 }
@@ -311,7 +311,7 @@ INQ_API int32_t inq_cache_prefill(inq_context* ctx, int32_t batch, int32_t seq, 
     live_ctx(ctx);
     INQ_CHECK_NOT_NULL(input_ids);
     INQ_CHECK_NOT_NULL(last_logits);
-    gpt2_forward(ctx, 0, batch, seq, input_ids, nullptr, attention_mask, INQ_LOGITS_LAST, last_logits, 0, true);
+    decoder_forward(ctx, 0, batch, seq, input_ids, nullptr, attention_mask, INQ_LOGITS_LAST, last_logits, 0, true);
   });
 }
 
@@ -320,7 +320,7 @@ INQ_API int32_t inq_cache_step(inq_context* ctx, int32_t batch, const int32_t* n
     live_ctx(ctx);
     INQ_CHECK_NOT_NULL(next_ids);
     INQ_CHECK_NOT_NULL(logits);
-    gpt2_cache_step(ctx, batch, next_ids, logits);
+    decoder_cache_step(ctx, batch, next_ids, logits);
   });
 }
 

@@ -39,28 +39,33 @@ Layout context_layout(const Model* m, int max_batch, int max_seq, int max_cot, i
   const int64_t bt = L.bt, ls = L.layer_slots;
   L.res = take(L.res_slots * bt * C, 4);
   L.res_mid = take(ls * bt * C, 4);
-  L.ln1_mean = take(ls * bt, 4);
+  const bool has_mean = !uses_rmsnorm(c);  // RMSNorm keeps only rstd
+  L.ln1_mean = take(has_mean ? ls * bt : 0, 4);
   L.ln1_rstd = take(ls * bt, 4);
-  L.ln2_mean = take(ls * bt, 4);
+  L.ln2_mean = take(has_mean ? ls * bt : 0, 4);
   L.ln2_rstd = take(ls * bt, 4);
-  L.lnf_mean = take(bt, 4);
+  L.lnf_mean = take(has_mean ? bt : 0, 4);
   L.lnf_rstd = take(bt, 4);
-  L.qkv = take(ls * bt * 3 * C, 4);
+  const int64_t QKV = qkv_width(c), FC = mlp_pre_width(c), KVC = kv_width(c);
+  const bool gated = c.arch == INQ_ARCH_LLAMA;  // SwiGLU: gate | up
+  L.qkv = take(ls * bt * QKV, 4);
   L.att = take(L.att_slots * B * H * T * T, 4);
-  L.fc_pre = take(ls * bt * I, 4);
+  L.fc_pre = take(ls * bt * FC, 4);
   L.ln_out = take(bt * C, 4);
   L.attn_y = take(bt * C, 4);
   L.fc_act = take(bt * I, 4);
   L.pos = take(bt, 4);
-  L.kcache = take(L_ * bt * C, 4);
-  L.vcache = take(L_ * bt * C, 4);
+  L.kcache = take(L_ * bt * KVC, 4);
+  L.vcache = take(L_ * bt * KVC, 4);
   L.cache_mask = take(bt, 4);
   L.cache_count = take(B, 4);
   L.att_decode = take(B * H * T, 4);
   L.g = take(R * T * C, 4);
   L.c1 = take(R * T * C, 4);
   L.c2 = take(R * T * C, 4);
-  L.big = take(R * T * std::max(I, 3 * C), 4);
+  // big: the MLP's and attention's wide gradients (LLAMA: d(gate|up) in the first 2I columns of a row block,
+  // d(silu(gate)*up) after R*T*2I floats).
+  L.big = take(R * T * std::max(gated ? 3 * I : I, QKV), 4);
   L.att_scratch = take(R * H * T, 4);
   L.dlnf = take(R * C, 4);
   L.row_start = take(R + 1, 4);

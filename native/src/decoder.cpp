@@ -1,4 +1,4 @@
-#include "gpt2.h"
+#include "decoder.h"
 
 #include <cmath>
 #include <cstring>
@@ -7,8 +7,6 @@
 #include "step_fn.h"
 
 namespace inq {
-
-namespace {
 
 float attention_scale(const inq_model_config& c, int layer) {
   float s = 1.0f;
@@ -20,6 +18,8 @@ float attention_scale(const inq_model_config& c, int layer) {
 Workspace workspace(const Context* ctx) {
   return Workspace{ctx->buf(ctx->L.workspace), ctx->L.workspace_slots, ctx->L.workspace_floats};
 }
+
+namespace {
 
 // The residual stream at a point (0: input of block 0, p: output of block p - 1), compact [batch * seq, C].
 float* point_buf(const Context* ctx, int p) {
@@ -43,14 +43,41 @@ void check_ids(const int32_t* ids, int64_t n, int vocab, const char* what) {
               "%s[%lld] = %d is outside the vocabulary [0, %d)", what, (long long)i, ids[i], vocab);
 }
 
-// Per-layer views of the arena for a forward of `bt` = batch * seq tokens (compact, stride seq).
-struct LayerBufs {
-  float *x, *mid, *y, *ln1_mean, *ln1_rstd, *ln2_mean, *ln2_rstd, *qkv, *att, *fc_pre;
-};
+int64_t att_slot_elems(const Context* ctx) {
+  const int64_t H = ctx->model->cfg.n_head;
+  return (int64_t)ctx->max_batch * H * ctx->max_seq * ctx->max_seq;
+}
 
-LayerBufs layer_bufs(const Context* ctx, int l, int64_t bt, int64_t att_elems) {
+const BlockFns& block_of(const Context* ctx) {
+  return ctx->model->cfg.arch == INQ_ARCH_LLAMA ? llama_block() : gpt2_block();
+}
+
+// The final norm (ln_f / model.norm) over N rows, and its input backward.
+void final_norm_forward(Context* ctx, float* out, const float* x, int N) {
+  const Model* m = ctx->model;
+  const int C = m->cfg.n_embd;
+  if (uses_rmsnorm(m->cfg))
+    ctx->ops->rmsnorm_forward(out, ctx->buf(ctx->L.lnf_rstd), x, m->lnf_w, N, C, m->cfg.norm_eps);
+  else
+    ctx->ops->layernorm_forward(out, ctx->buf(ctx->L.lnf_mean), ctx->buf(ctx->L.lnf_rstd), x, m->lnf_w, m->lnf_b, N,
+                                C, m->cfg.norm_eps);
+}
+
+void final_norm_backward(Context* ctx, float* dx, const float* dy, const float* x, const RowMap& map) {
+  const Model* m = ctx->model;
+  const int C = m->cfg.n_embd;
+  if (uses_rmsnorm(m->cfg))
+    ctx->ops->rmsnorm_backward(dx, dy, x, m->lnf_w, ctx->buf(ctx->L.lnf_rstd), map, C);
+  else
+    ctx->ops->layernorm_backward(dx, dy, x, m->lnf_w, ctx->buf(ctx->L.lnf_mean), ctx->buf(ctx->L.lnf_rstd), map, C);
+}
+
+}  // namespace
+
+LayerBufs layer_bufs(const Context* ctx, int l) {
   const Layout& L = ctx->L;
-  const int64_t C = ctx->model->cfg.n_embd, I = ctx->model->cfg.n_inner;
+  const inq_model_config& cfg = ctx->model->cfg;
+  const int64_t C = cfg.n_embd;
   const int ls = l % L.layer_slots;
   const int rx = L.res_slots > 2 ? l : l % 2, ry = L.res_slots > 2 ? l + 1 : (l + 1) % 2;
   LayerBufs b;
@@ -61,21 +88,16 @@ LayerBufs layer_bufs(const Context* ctx, int l, int64_t bt, int64_t att_elems) {
   b.ln1_rstd = ctx->buf(L.ln1_rstd) + ls * L.bt;
   b.ln2_mean = ctx->buf(L.ln2_mean) + ls * L.bt;
   b.ln2_rstd = ctx->buf(L.ln2_rstd) + ls * L.bt;
-  b.qkv = ctx->buf(L.qkv) + ls * L.bt * 3 * C;
-  b.att = ctx->buf(L.att) + (l % L.att_slots) * att_elems;
-  b.fc_pre = ctx->buf(L.fc_pre) + ls * L.bt * I;
-  (void)bt;
+  b.qkv = ctx->buf(L.qkv) + ls * L.bt * qkv_width(cfg);
+  b.att = ctx->buf(L.att) + (l % L.att_slots) * att_slot_elems(ctx);
+  b.fc_pre = ctx->buf(L.fc_pre) + ls * L.bt * mlp_pre_width(cfg);
   return b;
 }
 
-int64_t att_slot_elems(const Context* ctx) {
-  const int64_t H = ctx->model->cfg.n_head;
-  return (int64_t)ctx->max_batch * H * ctx->max_seq * ctx->max_seq;
-}
+float* kcache_of(const Context* ctx, int l) { return ctx->buf(ctx->L.kcache) + l * ctx->L.bt * kv_width(ctx->model->cfg); }
+float* vcache_of(const Context* ctx, int l) { return ctx->buf(ctx->L.vcache) + l * ctx->L.bt * kv_width(ctx->model->cfg); }
 
-}  // namespace
-
-void gpt2_forward(Context* ctx, int point, int batch, int seq, const int32_t* ids, const float* embeds,
+void decoder_forward(Context* ctx, int point, int batch, int seq, const int32_t* ids, const float* embeds,
                   const int32_t* mask, int logits_mode, float* logits, int flags, bool fill_cache) {
   const Model* m = ctx->model;
   const inq_model_config& cfg = m->cfg;
@@ -102,7 +124,7 @@ void gpt2_forward(Context* ctx, int point, int batch, int seq, const int32_t* id
   INQ_CHECK(!(flags & INQ_FWD_KEEP_ATTENTION) || (ctx->flags & INQ_CTX_KEEP_ATTENTION), INQ_ERR_CAPACITY,
             "INQ_FWD_KEEP_ATTENTION needs a context created with INQ_CTX_KEEP_ATTENTION");
 
-  const int64_t BT = (int64_t)batch * seq, C = cfg.n_embd, I = cfg.n_inner, V = cfg.vocab_size;
+  const int64_t BT = (int64_t)batch * seq, C = cfg.n_embd, V = cfg.vocab_size;
   if (ids) check_ids(ids, BT, cfg.vocab_size, "input_ids");
   // Position ids: cumsum(mask) - 1, clamped at 0 on (left) padding, as HF computes them from the mask.
   int32_t* pos = ctx->buf<int32_t>(ctx->L.pos);
@@ -133,15 +155,13 @@ void gpt2_forward(Context* ctx, int point, int batch, int seq, const int32_t* id
   ctx->fwd_seq = seq;
   ctx->fwd_point = point;
   const Workspace ws = workspace(ctx);
-  const int64_t att_elems = att_slot_elems(ctx);
   float* ln_out = ctx->buf(ctx->L.ln_out);
   float* attn_y = ctx->buf(ctx->L.attn_y);
-  float* fc_act = ctx->buf(ctx->L.fc_act);
 
   if (point == 0) {
     ops.embedding_forward(point_buf(ctx, 0), ids, embeds, pos, m->wte, m->wpe, (int)BT, (int)C, (int)V,
                           cfg.n_positions);
-    // Point 0 of a kept forward is the token embeddings (before positions): keep them for inq_get_hidden.
+    // Point 0 of a kept forward is the token embeddings (before any position row): keep them for inq_get_hidden.
     if (flags & INQ_FWD_KEEP_FOR_BACKWARD) {
       float* tok = ctx->buf(ctx->L.tok_emb);
       if (ids)
@@ -152,27 +172,9 @@ void gpt2_forward(Context* ctx, int point, int batch, int seq, const int32_t* id
   } else {
     std::memcpy(point_buf(ctx, point), embeds, sizeof(float) * BT * C);
   }
-  for (int l = point; l < cfg.n_layer; ++l) {
-    const LayerWeights& w = m->layers[l];
-    const LayerBufs a = layer_bufs(ctx, l, BT, att_elems);
-    ops.layernorm_forward(ln_out, a.ln1_mean, a.ln1_rstd, a.x, w.ln1_w, w.ln1_b, (int)BT, (int)C, cfg.norm_eps);
-    ops.matmul_forward(a.qkv, ln_out, w.attn_w, w.attn_b, (int)BT, (int)C, (int)(3 * C), 0, ws);
-    ops.attention_forward(attn_y, a.att, a.qkv, mask, batch, seq, (int)C, cfg.n_head, attention_scale(cfg, l));
-    if (fill_cache)
-      ops.kv_cache_write(ctx->buf(ctx->L.kcache) + l * ctx->L.bt * C, ctx->buf(ctx->L.vcache) + l * ctx->L.bt * C,
-                         a.qkv, batch, seq, ctx->max_seq, 0, (int)C);
-    ops.matmul_forward(ln_out, attn_y, w.proj_w, w.proj_b, (int)BT, (int)C, (int)C, 0, ws);
-    ops.residual_forward(a.mid, a.x, ln_out, BT * C);
-    ops.layernorm_forward(ln_out, a.ln2_mean, a.ln2_rstd, a.mid, w.ln2_w, w.ln2_b, (int)BT, (int)C, cfg.norm_eps);
-    ops.matmul_forward(a.fc_pre, ln_out, w.fc_w, w.fc_b, (int)BT, (int)C, (int)I, 0, ws);
-    ops.activation_forward(fc_act, a.fc_pre, BT * I, cfg.activation);
-    ops.matmul_forward(attn_y, fc_act, w.mlp_proj_w, w.mlp_proj_b, (int)BT, (int)I, (int)C, 0, ws);
-    ops.residual_forward(a.y, a.mid, attn_y, BT * C);
-  }
-  const float* h_last = point_buf(ctx, cfg.n_layer);
-  float* lnf_mean = ctx->buf(ctx->L.lnf_mean);
-  float* lnf_rstd = ctx->buf(ctx->L.lnf_rstd);
-  ops.layernorm_forward(ln_out, lnf_mean, lnf_rstd, h_last, m->lnf_w, m->lnf_b, (int)BT, (int)C, cfg.norm_eps);
+  const BlockFns& block = block_of(ctx);
+  for (int l = point; l < cfg.n_layer; ++l) block.forward(ctx, l, batch, seq, mask, fill_cache);
+  final_norm_forward(ctx, ln_out, point_buf(ctx, cfg.n_layer), (int)BT);
   if (logits_mode == INQ_LOGITS_ALL) {
     ops.matmul_forward(logits, ln_out, m->lm_head, nullptr, (int)BT, (int)C, (int)V, 1, ws);
   } else if (logits_mode == INQ_LOGITS_LAST) {
@@ -200,7 +202,7 @@ void gpt2_forward(Context* ctx, int point, int batch, int seq, const int32_t* id
   ctx->scorable = true;  // ln_out holds the final-norm output of every position
 }
 
-void gpt2_get_attention(Context* ctx, int layer, float* out) {
+void decoder_get_attention(Context* ctx, int layer, float* out) {
   const inq_model_config& cfg = ctx->model->cfg;
   INQ_CHECK(ctx->kept_attention, INQ_ERR_STATE,
             "no forward kept with INQ_FWD_KEEP_ATTENTION (or a later forward/prefill replaced it)");
@@ -212,7 +214,7 @@ void gpt2_get_attention(Context* ctx, int layer, float* out) {
   std::memcpy(out, ctx->buf(ctx->L.att) + (layer % ctx->L.att_slots) * att_slot_elems(ctx), sizeof(float) * n);
 }
 
-void gpt2_get_hidden(Context* ctx, int point, float* out) {
+void decoder_get_hidden(Context* ctx, int point, float* out) {
   INQ_CHECK(ctx->kept, INQ_ERR_STATE,
             "no forward kept for backward (run a forward with INQ_FWD_KEEP_FOR_BACKWARD; a later forward, prefill or "
             "cache step replaces it)");
@@ -222,7 +224,7 @@ void gpt2_get_hidden(Context* ctx, int point, float* out) {
   std::memcpy(out, src, sizeof(float) * n);
 }
 
-void gpt2_backward(Context* ctx, int point, int batch, int n_cot, const int32_t* positions, const float* dlogits,
+void decoder_backward(Context* ctx, int point, int batch, int n_cot, const int32_t* positions, const float* dlogits,
                    float* d_out) {
   const Model* m = ctx->model;
   const inq_model_config& cfg = m->cfg;
@@ -241,7 +243,7 @@ void gpt2_backward(Context* ctx, int point, int batch, int n_cot, const int32_t*
   for (int r = 0; r < R; ++r)
     INQ_CHECK(positions[r] < T, INQ_ERR_INVALID_ARGUMENT, "positions[%d, %d] = %d is beyond the forward's seq %d",
               r / n_cot, r % n_cot, positions[r], T);
-  const int64_t C = cfg.n_embd, I = cfg.n_inner, V = cfg.vocab_size;
+  const int64_t C = cfg.n_embd, V = cfg.vocab_size;
   // Causal: a cotangent at position p has zero gradient beyond p, so it owns only gradient rows for positions 0..p
   // (none for a negative position), packed back to back: the GEMMs run over sum(p + 1) rows instead of R * T.
   int32_t* start = ctx->buf<int32_t>(ctx->L.row_start);
@@ -255,35 +257,17 @@ void gpt2_backward(Context* ctx, int point, int batch, int n_cot, const int32_t*
   const int rows = start[R];
   if (rows > 0) {
     const Workspace ws = workspace(ctx);
-    const int64_t att_elems = att_slot_elems(ctx);
     const RowMap map{R, rows, n_cot, T, start, owner};
-    float* g = ctx->buf(ctx->L.g);
     float* c1 = ctx->buf(ctx->L.c1);
-    float* c2 = ctx->buf(ctx->L.c2);
-    float* big = ctx->buf(ctx->L.big);
     float* dlnf = ctx->buf(ctx->L.dlnf);
     ops.matmul_backward_input(dlnf, dlogits, m->lm_head, R, (int)C, (int)V, 1, ws);
     ops.cotangent_scatter(c1, dlnf, map, (int)C);
-    ops.layernorm_backward(g, c1, point_buf(ctx, cfg.n_layer), m->lnf_w, ctx->buf(ctx->L.lnf_mean),
-                           ctx->buf(ctx->L.lnf_rstd), map, (int)C);
+    final_norm_backward(ctx, ctx->buf(ctx->L.g), c1, point_buf(ctx, cfg.n_layer), map);
     // After block l's backward, g is the gradient at point l.
-    for (int l = cfg.n_layer - 1; l >= point; --l) {
-      const LayerWeights& w = m->layers[l];
-      const LayerBufs a = layer_bufs(ctx, l, 0, att_elems);
-      ops.matmul_backward_input(big, g, w.mlp_proj_w, rows, (int)I, (int)C, 0, ws);
-      ops.activation_backward(big, big, a.fc_pre, map, (int)I, cfg.activation);
-      ops.matmul_backward_input(c1, big, w.fc_w, rows, (int)C, (int)I, 0, ws);
-      ops.layernorm_backward(c2, c1, a.mid, w.ln2_w, a.ln2_mean, a.ln2_rstd, map, (int)C);
-      ops.residual_forward(g, g, c2, (int64_t)rows * C);
-      ops.matmul_backward_input(c1, g, w.proj_w, rows, (int)C, (int)C, 0, ws);
-      ops.attention_backward(big, ctx->buf(ctx->L.att_scratch), c1, a.qkv, a.att, map, (int)C, cfg.n_head,
-                             attention_scale(cfg, l));
-      ops.matmul_backward_input(c1, big, w.attn_w, rows, (int)C, (int)(3 * C), 0, ws);
-      ops.layernorm_backward(c2, c1, a.x, w.ln1_w, a.ln1_mean, a.ln1_rstd, map, (int)C);
-      ops.residual_forward(g, g, c2, (int64_t)rows * C);
-    }
+    const BlockFns& block = block_of(ctx);
+    for (int l = cfg.n_layer - 1; l >= point; --l) block.backward(ctx, l, map);
   }
-  // At point 0 the position embedding is added to the token embedding: its gradient passes through unchanged.
+  // At point 0 a position row (GPT-2) is added to the token embedding: its gradient passes through unchanged.
   for (int r = 0; r < R; ++r) {
     const int len = start[r + 1] - start[r];
     float* out = d_out + (int64_t)r * T * C;
@@ -324,7 +308,7 @@ void check_rows(const Context* ctx, const int32_t* b, const int32_t* t, int64_t 
 
 }  // namespace
 
-void gpt2_step_scores(Context* ctx, const inq_step_fn_args* args, int n_rows, const int32_t* batch_index,
+void decoder_step_scores(Context* ctx, const inq_step_fn_args* args, int n_rows, const int32_t* batch_index,
                       const int32_t* positions, const int32_t* targets, const int32_t* contrast_targets,
                       const int32_t* contrast_batch_index, const int32_t* contrast_positions,
                       const float* contrast_logits, float* scores) {
@@ -375,7 +359,7 @@ void gpt2_step_scores(Context* ctx, const inq_step_fn_args* args, int n_rows, co
   }
 }
 
-void gpt2_backward_step(Context* ctx, const inq_step_fn_args* args, int point, int batch, int n_cot,
+void decoder_backward_step(Context* ctx, const inq_step_fn_args* args, int point, int batch, int n_cot,
                         const int32_t* positions, const int32_t* targets, const int32_t* contrast_targets,
                         const float* contrast_logits, float* d_out, float* scores) {
   const StepFnParams prm = step_fn_params(args, true, contrast_logits == nullptr);
@@ -400,7 +384,7 @@ void gpt2_backward_step(Context* ctx, const inq_step_fn_args* args, int point, i
   // Rows with a negative position carry no cotangent: they are computed on row (b, 0) with id 0 and then zeroed.
   int32_t* tgt = ctx->buf<int32_t>(ctx->L.step_tgt);
   int32_t* ctgt = ctx->buf<int32_t>(ctx->L.step_ctgt);
-  // The row map's buffers are scratch until gpt2_backward rebuilds them.
+  // The row map's buffers are scratch until decoder_backward rebuilds them.
   int32_t* rb = ctx->buf<int32_t>(ctx->L.row_start);  // R + 1 entries
   int32_t* rt = ctx->buf<int32_t>(ctx->L.row_owner);  // R * max_seq entries
   for (int r = 0; r < R; ++r) {
@@ -428,10 +412,10 @@ void gpt2_backward_step(Context* ctx, const inq_step_fn_args* args, int point, i
       out[r] = std::numeric_limits<float>::quiet_NaN();
     }
   if (scores) std::memcpy(scores, out, sizeof(float) * R);
-  gpt2_backward(ctx, point, batch, n_cot, positions, dlogits, d_out);
+  decoder_backward(ctx, point, batch, n_cot, positions, dlogits, d_out);
 }
 
-void gpt2_cache_step(Context* ctx, int batch, const int32_t* next_ids, float* logits) {
+void decoder_cache_step(Context* ctx, int batch, const int32_t* next_ids, float* logits) {
   const Model* m = ctx->model;
   const inq_model_config& cfg = m->cfg;
   const Ops& ops = *ctx->ops;
@@ -449,39 +433,17 @@ void gpt2_cache_step(Context* ctx, int batch, const int32_t* next_ids, float* lo
     pos[b] = count[b];
   }
   const int S = ctx->max_seq, len = ctx->cache_len;
-  const int64_t C = cfg.n_embd, I = cfg.n_inner, V = cfg.vocab_size;
+  const int64_t C = cfg.n_embd, V = cfg.vocab_size;
   int32_t* cmask = ctx->buf<int32_t>(ctx->L.cache_mask);
   for (int b = 0; b < batch; ++b) cmask[(int64_t)b * S + len] = 1;
   ctx->kept = ctx->kept_attention = ctx->scorable = false;  // the step reuses the forward's buffers
-  const Workspace ws = workspace(ctx);
-  const int64_t att_elems = att_slot_elems(ctx);
   float* ln_out = ctx->buf(ctx->L.ln_out);
-  float* attn_y = ctx->buf(ctx->L.attn_y);
-  float* fc_act = ctx->buf(ctx->L.fc_act);
-  ops.embedding_forward(layer_bufs(ctx, 0, batch, att_elems).x, next_ids, nullptr, pos, m->wte, m->wpe, batch, (int)C,
-                        (int)V, cfg.n_positions);
-  for (int l = 0; l < cfg.n_layer; ++l) {
-    const LayerWeights& w = m->layers[l];
-    const LayerBufs a = layer_bufs(ctx, l, batch, att_elems);
-    float* kc = ctx->buf(ctx->L.kcache) + l * ctx->L.bt * C;
-    float* vc = ctx->buf(ctx->L.vcache) + l * ctx->L.bt * C;
-    ops.layernorm_forward(ln_out, a.ln1_mean, a.ln1_rstd, a.x, w.ln1_w, w.ln1_b, batch, (int)C, cfg.norm_eps);
-    ops.matmul_forward(a.qkv, ln_out, w.attn_w, w.attn_b, batch, (int)C, (int)(3 * C), 0, ws);
-    ops.kv_cache_write(kc, vc, a.qkv, batch, 1, S, len, (int)C);
-    ops.attention_decode(attn_y, ctx->buf(ctx->L.att_decode), a.qkv, kc, vc, cmask, batch, len + 1, S, (int)C,
-                         cfg.n_head, attention_scale(cfg, l));
-    ops.matmul_forward(ln_out, attn_y, w.proj_w, w.proj_b, batch, (int)C, (int)C, 0, ws);
-    ops.residual_forward(a.mid, a.x, ln_out, batch * C);
-    ops.layernorm_forward(ln_out, a.ln2_mean, a.ln2_rstd, a.mid, w.ln2_w, w.ln2_b, batch, (int)C, cfg.norm_eps);
-    ops.matmul_forward(a.fc_pre, ln_out, w.fc_w, w.fc_b, batch, (int)C, (int)I, 0, ws);
-    ops.activation_forward(fc_act, a.fc_pre, batch * I, cfg.activation);
-    ops.matmul_forward(attn_y, fc_act, w.mlp_proj_w, w.mlp_proj_b, batch, (int)I, (int)C, 0, ws);
-    ops.residual_forward(a.y, a.mid, attn_y, batch * C);
-  }
-  const float* h_last = point_buf(ctx, cfg.n_layer);
-  ops.layernorm_forward(ln_out, ctx->buf(ctx->L.lnf_mean), ctx->buf(ctx->L.lnf_rstd), h_last, m->lnf_w, m->lnf_b,
-                        batch, (int)C, cfg.norm_eps);
-  ops.matmul_forward(logits, ln_out, m->lm_head, nullptr, batch, (int)C, (int)V, 1, ws);
+  ops.embedding_forward(layer_bufs(ctx, 0).x, next_ids, nullptr, pos, m->wte, m->wpe, batch, (int)C, (int)V,
+                        cfg.n_positions);
+  const BlockFns& block = block_of(ctx);
+  for (int l = 0; l < cfg.n_layer; ++l) block.decode(ctx, l, batch, len);
+  final_norm_forward(ctx, ln_out, point_buf(ctx, cfg.n_layer), batch);
+  ops.matmul_forward(logits, ln_out, m->lm_head, nullptr, batch, (int)C, (int)V, 1, workspace(ctx));
   for (int b = 0; b < batch; ++b) ++count[b];
   ctx->cache_len = len + 1;
 }

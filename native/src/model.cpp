@@ -13,7 +13,9 @@ std::string shape_str(const int64_t* s, int ndim) {
   return r + "]";
 }
 
-void add(Model* m, const std::string& name, std::initializer_list<int64_t> shape) {
+// packed: placed right after the previous tensor (no alignment padding), so tensors added one after another form
+// one matrix (LLAMA's q | k | v and gate | up projections).
+void add(Model* m, const std::string& name, std::initializer_list<int64_t> shape, bool packed = false) {
   TensorSlot t;
   t.name = name;
   t.ndim = (int)shape.size();
@@ -24,9 +26,14 @@ void add(Model* m, const std::string& name, std::initializer_list<int64_t> shape
     t.numel *= d;
   }
   for (; i < 4; ++i) t.shape[i] = 0;
-  t.offset = m->weight_floats;
+  if (packed && !m->tensors.empty()) {
+    const TensorSlot& prev = m->tensors.back();
+    t.offset = prev.offset + (size_t)prev.numel;
+  } else {
+    t.offset = m->weight_floats;
+  }
   t.set = false;
-  m->weight_floats += align_up((size_t)t.numel, 16);  // every tensor starts 64-byte aligned
+  m->weight_floats = align_up(t.offset + (size_t)t.numel, 16);  // the next unpacked tensor starts 64-byte aligned
   m->index[name] = (int)m->tensors.size();
   m->tensors.push_back(t);
 }
@@ -35,48 +42,17 @@ const float* W(const Model* m, const std::string& name) {
   return m->weights + m->tensors[m->index.at(name)].offset;
 }
 
-}  // namespace
-
-void validate_config(const inq_model_config* c) {
-  INQ_CHECK(c->struct_size == (int32_t)sizeof(inq_model_config), INQ_ERR_INVALID_ARGUMENT,
-            "config->struct_size is %d, expected sizeof(inq_model_config) = %d", c->struct_size,
-            (int)sizeof(inq_model_config));
-  INQ_CHECK(c->arch == INQ_ARCH_GPT2, INQ_ERR_INVALID_ARGUMENT, "config->arch %d is not a known inq_arch (GPT2 = %d)",
-            c->arch, INQ_ARCH_GPT2);
-  INQ_CHECK_POSITIVE(c->n_layer);
-  INQ_CHECK_POSITIVE(c->n_head);
-  INQ_CHECK_POSITIVE(c->n_embd);
-  INQ_CHECK_POSITIVE(c->n_inner);
-  INQ_CHECK_POSITIVE(c->n_positions);
-  INQ_CHECK_POSITIVE(c->vocab_size);
-  INQ_CHECK(c->n_embd % c->n_head == 0, INQ_ERR_INVALID_ARGUMENT,
-            "config->n_head (%d) must divide config->n_embd (%d)", c->n_head, c->n_embd);
-  INQ_CHECK(c->activation >= INQ_ACT_GELU_TANH && c->activation <= INQ_ACT_SILU, INQ_ERR_INVALID_ARGUMENT,
-            "config->activation %d is not a known inq_activation (1..4)", c->activation);
-  INQ_CHECK(std::isfinite(c->norm_eps) && c->norm_eps > 0.0f, INQ_ERR_INVALID_ARGUMENT,
-            "config->norm_eps must be finite and > 0 (got %g)", (double)c->norm_eps);
-  INQ_CHECK(c->tie_word_embeddings == 0 || c->tie_word_embeddings == 1, INQ_ERR_INVALID_ARGUMENT,
-            "config->tie_word_embeddings must be 0 or 1 (got %d)", c->tie_word_embeddings);
-  INQ_CHECK(c->scale_attn_weights == 0 || c->scale_attn_weights == 1, INQ_ERR_INVALID_ARGUMENT,
-            "config->scale_attn_weights must be 0 or 1 (got %d)", c->scale_attn_weights);
-  INQ_CHECK(c->scale_attn_by_inverse_layer_idx == 0 || c->scale_attn_by_inverse_layer_idx == 1,
-            INQ_ERR_INVALID_ARGUMENT, "config->scale_attn_by_inverse_layer_idx must be 0 or 1 (got %d)",
-            c->scale_attn_by_inverse_layer_idx);
-  // Keep every per-tensor element count and per-row product far from int overflow in the ops.
-  const int64_t lim = (int64_t)1 << 30;
-  INQ_CHECK((int64_t)c->vocab_size * c->n_embd < lim && (int64_t)c->n_embd * c->n_inner < lim &&
-                (int64_t)c->n_positions * c->n_embd < lim && (int64_t)3 * c->n_embd < lim,
-            INQ_ERR_INVALID_ARGUMENT, "config sizes too large (vocab_size %d, n_embd %d, n_inner %d, n_positions %d)",
-            c->vocab_size, c->n_embd, c->n_inner, c->n_positions);
+// NULL when the config leaves the tensor out (optional biases).
+const float* W_opt(const Model* m, const std::string& name) {
+  auto it = m->index.find(name);
+  return it == m->index.end() ? nullptr : m->weights + m->tensors[it->second].offset;
 }
 
-Model* model_create(const inq_model_config* cfg, int device) {
-  validate_config(cfg);
-  check_cpu_device(device);
-  Model* m = new Model();
-  m->cfg = *cfg;
-  m->device = device;
-  m->ops = &cpu_ops();
+void check_flag(int32_t v, const char* name) {
+  INQ_CHECK(v == 0 || v == 1, INQ_ERR_INVALID_ARGUMENT, "config->%s must be 0 or 1 (got %d)", name, v);
+}
+
+void add_gpt2(Model* m, const inq_model_config* cfg) {
   const int64_t C = cfg->n_embd, I = cfg->n_inner, V = cfg->vocab_size, P = cfg->n_positions;
   add(m, "wte.weight", {V, C});
   add(m, "wpe.weight", {P, C});
@@ -98,6 +74,108 @@ Model* model_create(const inq_model_config* cfg, int device) {
   add(m, "ln_f.weight", {C});
   add(m, "ln_f.bias", {C});
   if (!cfg->tie_word_embeddings) add(m, "lm_head.weight", {V, C});
+}
+
+void add_llama(Model* m, const inq_model_config* cfg) {
+  const int64_t C = cfg->n_embd, I = cfg->n_inner, V = cfg->vocab_size, KVC = kv_width(*cfg);
+  add(m, "model.embed_tokens.weight", {V, C});
+  for (int l = 0; l < cfg->n_layer; ++l) {
+    const std::string h = "model.layers." + std::to_string(l) + ".";
+    add(m, h + "input_layernorm.weight", {C});
+    add(m, h + "self_attn.q_proj.weight", {C, C});
+    add(m, h + "self_attn.k_proj.weight", {KVC, C}, true);
+    add(m, h + "self_attn.v_proj.weight", {KVC, C}, true);
+    if (cfg->attn_qkv_bias) {
+      add(m, h + "self_attn.q_proj.bias", {C});
+      add(m, h + "self_attn.k_proj.bias", {KVC}, true);
+      add(m, h + "self_attn.v_proj.bias", {KVC}, true);
+    }
+    add(m, h + "self_attn.o_proj.weight", {C, C});
+    if (cfg->attn_out_bias) add(m, h + "self_attn.o_proj.bias", {C});
+    add(m, h + "post_attention_layernorm.weight", {C});
+    add(m, h + "mlp.gate_proj.weight", {I, C});
+    add(m, h + "mlp.up_proj.weight", {I, C}, true);
+    if (cfg->mlp_bias) {
+      add(m, h + "mlp.gate_proj.bias", {I});
+      add(m, h + "mlp.up_proj.bias", {I}, true);
+    }
+    add(m, h + "mlp.down_proj.weight", {C, I});
+    if (cfg->mlp_bias) add(m, h + "mlp.down_proj.bias", {C});
+  }
+  add(m, "model.norm.weight", {C});
+  if (!cfg->tie_word_embeddings) add(m, "lm_head.weight", {V, C});
+}
+
+}  // namespace
+
+void validate_config(const inq_model_config* c) {
+  INQ_CHECK(c->struct_size == (int32_t)sizeof(inq_model_config), INQ_ERR_INVALID_ARGUMENT,
+            "config->struct_size is %d, expected sizeof(inq_model_config) = %d", c->struct_size,
+            (int)sizeof(inq_model_config));
+  INQ_CHECK(c->arch == INQ_ARCH_GPT2 || c->arch == INQ_ARCH_LLAMA, INQ_ERR_INVALID_ARGUMENT,
+            "config->arch %d is not a known inq_arch (GPT2 = %d, LLAMA = %d)", c->arch, INQ_ARCH_GPT2, INQ_ARCH_LLAMA);
+  INQ_CHECK_POSITIVE(c->n_layer);
+  INQ_CHECK_POSITIVE(c->n_head);
+  INQ_CHECK_POSITIVE(c->n_embd);
+  INQ_CHECK_POSITIVE(c->n_inner);
+  INQ_CHECK_POSITIVE(c->n_positions);
+  INQ_CHECK_POSITIVE(c->vocab_size);
+  INQ_CHECK(c->n_embd % c->n_head == 0, INQ_ERR_INVALID_ARGUMENT,
+            "config->n_head (%d) must divide config->n_embd (%d)", c->n_head, c->n_embd);
+  INQ_CHECK(c->activation >= INQ_ACT_GELU_TANH && c->activation <= INQ_ACT_SILU, INQ_ERR_INVALID_ARGUMENT,
+            "config->activation %d is not a known inq_activation (1..4)", c->activation);
+  INQ_CHECK(std::isfinite(c->norm_eps) && c->norm_eps > 0.0f, INQ_ERR_INVALID_ARGUMENT,
+            "config->norm_eps must be finite and > 0 (got %g)", (double)c->norm_eps);
+  INQ_CHECK(c->tie_word_embeddings == 0 || c->tie_word_embeddings == 1, INQ_ERR_INVALID_ARGUMENT,
+            "config->tie_word_embeddings must be 0 or 1 (got %d)", c->tie_word_embeddings);
+  INQ_CHECK(c->scale_attn_weights == 0 || c->scale_attn_weights == 1, INQ_ERR_INVALID_ARGUMENT,
+            "config->scale_attn_weights must be 0 or 1 (got %d)", c->scale_attn_weights);
+  INQ_CHECK(c->scale_attn_by_inverse_layer_idx == 0 || c->scale_attn_by_inverse_layer_idx == 1,
+            INQ_ERR_INVALID_ARGUMENT, "config->scale_attn_by_inverse_layer_idx must be 0 or 1 (got %d)",
+            c->scale_attn_by_inverse_layer_idx);
+  INQ_CHECK(c->n_kv_head >= 0, INQ_ERR_INVALID_ARGUMENT, "config->n_kv_head must be >= 0 (0: n_head), got %d",
+            c->n_kv_head);
+  INQ_CHECK(c->n_head % kv_heads(*c) == 0, INQ_ERR_INVALID_ARGUMENT,
+            "config->n_kv_head (%d) must divide config->n_head (%d)", c->n_kv_head, c->n_head);
+  check_flag(c->attn_qkv_bias, "attn_qkv_bias");
+  check_flag(c->attn_out_bias, "attn_out_bias");
+  check_flag(c->mlp_bias, "mlp_bias");
+  if (c->arch == INQ_ARCH_GPT2) {
+    INQ_CHECK(kv_heads(*c) == c->n_head, INQ_ERR_INVALID_ARGUMENT,
+              "config->n_kv_head %d: GPT-2 has no grouped-query attention (0 or n_head = %d)", c->n_kv_head, c->n_head);
+  } else {
+    INQ_CHECK(std::isfinite(c->rope_theta) && c->rope_theta > 0.0f, INQ_ERR_INVALID_ARGUMENT,
+              "config->rope_theta must be finite and > 0 (got %g)", (double)c->rope_theta);
+    INQ_CHECK(head_dim(*c) % 2 == 0 && head_dim(*c) <= 1024, INQ_ERR_INVALID_ARGUMENT,
+              "head dim n_embd / n_head = %d must be even and <= 1024 for rotary positions", head_dim(*c));
+    INQ_CHECK(c->activation == INQ_ACT_SILU, INQ_ERR_INVALID_ARGUMENT,
+              "config->activation %d: the LLAMA block's gated MLP is SwiGLU (INQ_ACT_SILU = %d)", c->activation,
+              INQ_ACT_SILU);
+    INQ_CHECK(c->scale_attn_weights == 1 && c->scale_attn_by_inverse_layer_idx == 0, INQ_ERR_INVALID_ARGUMENT,
+              "LLAMA attention scales scores by 1/sqrt(head_dim) only (scale_attn_weights 1, "
+              "scale_attn_by_inverse_layer_idx 0; got %d, %d)",
+              c->scale_attn_weights, c->scale_attn_by_inverse_layer_idx);
+  }
+  // Keep every per-tensor element count and per-row product far from int overflow in the ops.
+  const int64_t lim = (int64_t)1 << 30;
+  INQ_CHECK((int64_t)c->vocab_size * c->n_embd < lim && (int64_t)c->n_embd * c->n_inner < lim &&
+                (int64_t)c->n_positions * c->n_embd < lim && (int64_t)3 * c->n_embd < lim &&
+                (int64_t)2 * c->n_inner < lim,
+            INQ_ERR_INVALID_ARGUMENT, "config sizes too large (vocab_size %d, n_embd %d, n_inner %d, n_positions %d)",
+            c->vocab_size, c->n_embd, c->n_inner, c->n_positions);
+}
+
+Model* model_create(const inq_model_config* cfg, int device) {
+  validate_config(cfg);
+  check_cpu_device(device);
+  Model* m = new Model();
+  m->cfg = *cfg;
+  m->device = device;
+  m->ops = &cpu_ops();
+  if (cfg->arch == INQ_ARCH_LLAMA)
+    add_llama(m, cfg);
+  else
+    add_gpt2(m, cfg);
   try {
     m->weights = (float*)aligned_alloc_or_throw(m->weight_floats * sizeof(float), "model weights");
   } catch (...) {
@@ -114,7 +192,8 @@ void model_release(Model* m) {
 void model_set_tensor(Model* m, const char* name, const float* data, const int64_t* shape, int ndim) {
   INQ_CHECK(!m->finalized, INQ_ERR_STATE, "model is finalized; tensor '%s' can no longer be set", name);
   auto it = m->index.find(name);
-  INQ_CHECK(it != m->index.end(), INQ_ERR_INVALID_ARGUMENT, "unknown tensor '%s' for a gpt2 model", name);
+  INQ_CHECK(it != m->index.end(), INQ_ERR_INVALID_ARGUMENT, "unknown tensor '%s' for a %s model", name,
+            m->cfg.arch == INQ_ARCH_LLAMA ? "llama" : "gpt2");
   TensorSlot& t = m->tensors[it->second];
   INQ_CHECK(ndim >= 1 && ndim <= 4, INQ_ERR_INVALID_ARGUMENT, "tensor '%s': ndim %d outside 1..4", name, ndim);
   bool same = ndim == t.ndim;
@@ -133,6 +212,28 @@ void model_finalize(Model* m) {
   for (const TensorSlot& t : m->tensors)
     INQ_CHECK(t.set, INQ_ERR_STATE, "tensor '%s' %s was never set (finalize needs all %d tensors)", t.name.c_str(),
               shape_str(t.shape, t.ndim).c_str(), (int)m->tensors.size());
+  if (m->cfg.arch == INQ_ARCH_LLAMA) {
+    m->wte = W(m, "model.embed_tokens.weight");
+    m->lnf_w = W(m, "model.norm.weight");
+    m->lm_head = m->cfg.tie_word_embeddings ? m->wte : W(m, "lm_head.weight");
+    for (int l = 0; l < m->cfg.n_layer; ++l) {
+      const std::string h = "model.layers." + std::to_string(l) + ".";
+      LayerWeights w{};
+      w.ln1_w = W(m, h + "input_layernorm.weight");
+      w.attn_w = W(m, h + "self_attn.q_proj.weight");  // q | k | v packed
+      w.attn_b = W_opt(m, h + "self_attn.q_proj.bias");
+      w.proj_w = W(m, h + "self_attn.o_proj.weight");
+      w.proj_b = W_opt(m, h + "self_attn.o_proj.bias");
+      w.ln2_w = W(m, h + "post_attention_layernorm.weight");
+      w.fc_w = W(m, h + "mlp.gate_proj.weight");  // gate | up packed
+      w.fc_b = W_opt(m, h + "mlp.gate_proj.bias");
+      w.mlp_proj_w = W(m, h + "mlp.down_proj.weight");
+      w.mlp_proj_b = W_opt(m, h + "mlp.down_proj.bias");
+      m->layers.push_back(w);
+    }
+    m->finalized = true;
+    return;
+  }
   m->wte = W(m, "wte.weight");
   m->wpe = W(m, "wpe.weight");
   m->lnf_w = W(m, "ln_f.weight");

@@ -21,10 +21,25 @@ struct TensorSlot {
   bool set;
 };
 
+// One block's weights. GPT-2: Conv1D [in, out] matrices, every bias present. LLAMA: Linear [out, in] matrices;
+// attn_w is q_proj | k_proj | v_proj stored back to back (one [C + 2 * KVC, C] matrix, one GEMM), fc_w likewise
+// gate_proj | up_proj ([2I, C]); ln*_b are NULL and other biases NULL unless the config asks for them.
 struct LayerWeights {
   const float *ln1_w, *ln1_b, *attn_w, *attn_b, *proj_w, *proj_b;
   const float *ln2_w, *ln2_b, *fc_w, *fc_b, *mlp_proj_w, *mlp_proj_b;
 };
+
+// Shapes every part of the graph derives from the config.
+inline int kv_heads(const inq_model_config& c) { return c.n_kv_head > 0 ? c.n_kv_head : c.n_head; }
+inline int head_dim(const inq_model_config& c) { return c.n_embd / c.n_head; }
+inline int64_t kv_width(const inq_model_config& c) { return (int64_t)kv_heads(c) * head_dim(c); }
+// Columns of the fused q | k | v projection.
+inline int64_t qkv_width(const inq_model_config& c) { return c.n_embd + 2 * kv_width(c); }
+// Columns of the MLP's first projection: fc (GPT-2) or gate | up (LLAMA).
+inline int64_t mlp_pre_width(const inq_model_config& c) {
+  return c.arch == INQ_ARCH_LLAMA ? 2 * (int64_t)c.n_inner : c.n_inner;
+}
+inline bool uses_rmsnorm(const inq_model_config& c) { return c.arch == INQ_ARCH_LLAMA; }
 
 }  // namespace inq
 
@@ -40,7 +55,7 @@ struct inq_model {
   // One reference for the caller's handle plus one per context: the last release frees the model.
   std::atomic<int> refs{1};
 
-  // Resolved after finalize.
+  // Resolved after finalize (wpe, lnf_b NULL for LLAMA).
   const float *wte = nullptr, *wpe = nullptr, *lnf_w = nullptr, *lnf_b = nullptr, *lm_head = nullptr;
   std::vector<inq::LayerWeights> layers;
 

@@ -23,12 +23,15 @@ const OpSpec kSpecs[] = {
     {"matmul_forward", 4, 3, 1, 0},      {"matmul_backward_input", 4, 2, 1, 0}, {"gelu_forward", 2, 1, 1, 0},
     {"gelu_backward", 2, 2, 1, 0},       {"residual_forward", 1, 2, 1, 0},    {"attention_forward", 5, 2, 2, 1},
     {"attention_backward", 5, 3, 1, 1},  {"step_fn_scores", 6, 4, 1, 1},     {"step_fn_dlogits", 6, 4, 2, 1},
+    {"rmsnorm_forward", 2, 2, 2, 1},     {"rmsnorm_backward", 2, 4, 1, 0},    {"rope_forward", 4, 2, 1, 1},
+    {"rope_backward", 4, 2, 1, 1},       {"swiglu_forward", 2, 1, 1, 0},      {"swiglu_backward", 2, 2, 1, 0},
+    {"gqa_attention_forward", 6, 2, 2, 1}, {"gqa_attention_backward", 6, 3, 1, 1},
 };
 
-// Inputs that may be NULL: matmul_forward's bias (index 2), attention_forward's mask (index 1) and the step
+// Inputs that may be NULL: matmul_forward's bias (index 2), the attention forwards' mask (index 1) and the step
 // functions' contrast logits and contrast targets (indices 1 and 3).
 bool optional_input(const std::string& op, int i) {
-  return (op == "matmul_forward" && i == 2) || (op == "attention_forward" && i == 1) ||
+  return (op == "matmul_forward" && i == 2) || ((op == "attention_forward" || op == "gqa_attention_forward") && i == 1) ||
          ((op == "step_fn_scores" || op == "step_fn_dlogits") && (i == 1 || i == 3));
 }
 
@@ -157,21 +160,49 @@ int32_t run_op(int32_t device, const char* op_name, const int64_t* dims, int32_t
       ops.step_fn_dlogits(outputs[0], outputs[1], in(0), in(1), in_i(2), in_i(3), R, V, p, ws);
     else
       ops.step_fn_scores(outputs[0], in(0), in(1), in_i(2), in_i(3), R, V, p, ws);
-  } else {  // attention_forward / attention_backward
+  } else if (op == "rmsnorm_forward") {
+    const int N = dim(dims, 0, "N"), C = dim(dims, 1, "C");
+    INQ_CHECK(scalars[0] > 0.0f, INQ_ERR_INVALID_ARGUMENT, "eps must be > 0 (got %g)", (double)scalars[0]);
+    ops.rmsnorm_forward(outputs[0], outputs[1], in(0), in(1), N, C, scalars[0]);
+  } else if (op == "rmsnorm_backward") {
+    const int N = dim(dims, 0, "N"), C = dim(dims, 1, "C");
+    ops.rmsnorm_backward(outputs[0], in(0), in(1), in(2), in(3), IdentityMap(N, 1).map, C);
+  } else if (op == "rope_forward" || op == "rope_backward") {
+    const int N = dim(dims, 0, "N"), W = dim(dims, 1, "W"), n_heads = dim(dims, 2, "n_heads"), hd = dim(dims, 3, "hd");
+    INQ_CHECK(hd % 2 == 0 && hd <= 1024, INQ_ERR_INVALID_ARGUMENT, "hd %d must be even and <= 1024", hd);
+    INQ_CHECK((int64_t)n_heads * hd <= W, INQ_ERR_SHAPE, "n_heads * hd = %lld exceeds the row width W %d",
+              (long long)n_heads * hd, W);
+    INQ_CHECK(scalars[0] > 0.0f, INQ_ERR_INVALID_ARGUMENT, "theta must be > 0 (got %g)", (double)scalars[0]);
+    for (int n = 0; n < N; ++n)
+      INQ_CHECK(in_i(1)[n] >= 0, INQ_ERR_INVALID_ARGUMENT, "pos[%d] = %d is negative", n, in_i(1)[n]);
+    if (op == "rope_forward")
+      ops.rope_forward(outputs[0], in(0), in_i(1), N, W, n_heads, hd, scalars[0]);
+    else
+      ops.rope_backward(outputs[0], in(0), in_i(1), IdentityMap(N, 1).map, W, n_heads, hd, scalars[0]);
+  } else if (op == "swiglu_forward") {
+    ops.swiglu_forward(outputs[0], in(0), dim(dims, 0, "N"), dim(dims, 1, "I"));
+  } else if (op == "swiglu_backward") {
+    const int N = dim(dims, 0, "N"), I = dim(dims, 1, "I");
+    ops.swiglu_backward(outputs[0], in(0), in(1), IdentityMap(N, 1).map, I);
+  } else {  // [gqa_]attention_forward / [gqa_]attention_backward
+    const bool gqa = op.rfind("gqa_", 0) == 0;
     const int B = dim(dims, 0, "B"), T = dim(dims, 1, "T"), C = dim(dims, 2, "C"), H = dim(dims, 3, "H");
-    const int scaled = flag(dims, 4, "scaled", 0, 1);
+    const int KVH = gqa ? dim(dims, 4, "KVH") : H;
+    const int scaled = flag(dims, gqa ? 5 : 4, "scaled", 0, 1);
     INQ_CHECK(C % H == 0, INQ_ERR_SHAPE, "H (%d) must divide C (%d)", H, C);
+    INQ_CHECK(H % KVH == 0, INQ_ERR_SHAPE, "KVH (%d) must divide H (%d)", KVH, H);
     const float scale = (scaled ? 1.0f / std::sqrt((float)(C / H)) : 1.0f) * scalars[0];
-    if (op == "attention_forward") {
+    if (op == "attention_forward" || op == "gqa_attention_forward") {
       const int32_t* mask = in_i(1);
       if (mask)
         for (int64_t i = 0; i < (int64_t)B * T; ++i)
           INQ_CHECK(mask[i] == 0 || mask[i] == 1, INQ_ERR_INVALID_ARGUMENT, "mask[%lld] = %d is not 0 or 1",
                     (long long)i, mask[i]);
-      ops.attention_forward(outputs[0], outputs[1], in(0), mask, B, T, C, H, scale);
+      ops.attention_forward(outputs[0], outputs[1], in(0), mask, B, T, C, H, KVH, scale);
     } else {
       std::vector<float> scratch((size_t)B * H * T);
-      ops.attention_backward(outputs[0], scratch.data(), in(0), in(1), in(2), IdentityMap(B, T).map, C, H, scale);
+      ops.attention_backward(outputs[0], scratch.data(), in(0), in(1), in(2), IdentityMap(B, T).map, C, H, KVH,
+                             scale);
     }
   }
   return INQ_OK;

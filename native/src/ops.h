@@ -1,4 +1,4 @@
-// The ops table: every numerical step the model graphs (gpt2.cpp) take, as plain function pointers.
+// The ops table: every numerical step the model graphs (gpt2.cpp, llama.cpp) take, as plain function pointers.
 // native/cpu fills it now; native/kernels will fill it with the same names and argument order plus a stream
 // argument last (STYLE: llm.c). Arguments: outputs first, then inputs, then sizes, then scalars.
 // Every op writes every element of its outputs; none allocates; none keeps state between calls.
@@ -52,7 +52,7 @@ struct Ops {
   // Workspace floats one thread of step_fn_* needs for a vocabulary of V (top-p / top-k filtering).
   size_t (*step_fn_workspace_floats)(int V);
 
-  // out[n,:] = (ids ? wte[ids[n],:] : embeds[n,:]) + wpe[pos[n],:]
+  // out[n,:] = (ids ? wte[ids[n],:] : embeds[n,:]) + wpe[pos[n],:]; wpe NULL (rotary models): no position row.
   void (*embedding_forward)(float* out, const int32_t* ids, const float* embeds, const int32_t* pos, const float* wte,
                             const float* wpe, int N, int C, int V, int P);
   // y = (x - mean) * rstd * w + b, per row of C; mean and rstd saved for the backward.
@@ -61,6 +61,18 @@ struct Ops {
   // dx (input gradient only) for the map.rows gradient rows; x, mean, rstd are saved rows (see RowMap).
   void (*layernorm_backward)(float* dx, const float* dy, const float* x, const float* w, const float* mean,
                              const float* rstd, RowMap map, int C);
+  // y = x * rstd * w with rstd = 1 / sqrt(mean(x^2) + eps) per row of C (RMSNorm); rstd saved for the backward.
+  void (*rmsnorm_forward)(float* out, float* rstd, const float* x, const float* w, int N, int C, float eps);
+  // dx (input gradient only) for the map.rows gradient rows; x and rstd are saved rows (see RowMap).
+  void (*rmsnorm_backward)(float* dx, const float* dy, const float* x, const float* w, const float* rstd, RowMap map,
+                           int C);
+  // Rotary position embedding (Hugging Face's rotate_half layout) of the first n_heads heads of hd columns of each
+  // row of W floats; the other columns are copied. Head pair (i, i + hd/2) at position p turns by p * theta^(-2i/hd).
+  // out may alias x.
+  void (*rope_forward)(float* out, const float* x, const int32_t* pos, int N, int W, int n_heads, int hd, float theta);
+  // dx = rotation back by the same angles for the map.rows gradient rows (pos indexed by saved row). dx may alias dy.
+  void (*rope_backward)(float* dx, const float* dy, const int32_t* pos, RowMap map, int W, int n_heads, int hd,
+                        float theta);
   // out[N,M] = x[N,K] . W + bias; W is [K,M] (transB = 0, HF Conv1D) or [M,K] (transB = 1, Linear / tied LM head).
   void (*matmul_forward)(float* out, const float* x, const float* w, const float* bias, int N, int K, int M, int transB,
                          const Workspace& ws);
@@ -71,23 +83,30 @@ struct Ops {
   void (*activation_forward)(float* out, const float* x, int64_t N, int kind);
   // dx = dy * act'(x) over the map.rows gradient rows of W elements; x is saved rows (see RowMap). dx may alias dy.
   void (*activation_backward)(float* dx, const float* dy, const float* x, RowMap map, int W, int kind);
+  // SwiGLU: out[n, i] = silu(gu[n, i]) * gu[n, I + i] over rows of gu [N, 2I] (gate | up).
+  void (*swiglu_forward)(float* out, const float* gu, int64_t N, int I);
+  // dgu [rows, 2I] from dy [rows, I]; gu is saved rows (see RowMap).
+  void (*swiglu_backward)(float* dgu, const float* dy, const float* gu, RowMap map, int I);
   // out = a + b (out may alias a or b).
   void (*residual_forward)(float* out, const float* a, const float* b, int64_t N);
-  // Causal multi-head self-attention over qkv [B,T,3C] (q | k | v, head h at columns h*C/H of each), key j visible to
-  // query i iff j <= i and mask[b,j] != 0 (mask NULL: all visible). out [B,T,C]; att [B,H,T,T] probabilities, exactly
-  // 0 where masked; a query with no visible key gets zero probabilities and zero output. scale multiplies scores.
+  // Causal multi-head (grouped-query when KVH < H) self-attention over qkv rows of W = C + 2 * KVH * hd floats,
+  // hd = C / H: q | k | v, query head h at columns h*hd, its key/value head g = h / (H / KVH) at C + g*hd and
+  // C + KVH*hd + g*hd. Key j is visible to query i iff j <= i and mask[b,j] != 0 (mask NULL: all visible). out [B,T,C];
+  // att [B,H,T,T] probabilities, exactly 0 where masked; a query with no visible key gets zero probabilities and zero
+  // output. scale multiplies scores. GPT-2: KVH = H, W = 3C.
   void (*attention_forward)(float* out, float* att, const float* qkv, const int32_t* mask, int B, int T, int C, int H,
-                            float scale);
-  // dqkv [rows,3C] from dout [rows,C]; qkv and att are saved rows (att [B,H,T_saved,T_saved]).
+                            int KVH, float scale);
+  // dqkv [rows,W] from dout [rows,C]; qkv and att are saved rows (att [B,H,T_saved,T_saved]).
   // scratch: R * H * T_saved floats.
   void (*attention_backward)(float* dqkv, float* scratch, const float* dout, const float* qkv, const float* att,
-                             RowMap map, int C, int H, float scale);
-  // Copies k and v of qkv [B,T,3C] into caches [B,S,C] at positions pos0 .. pos0+T-1.
-  void (*kv_cache_write)(float* kcache, float* vcache, const float* qkv, int B, int T, int S, int pos0, int C);
-  // One new query per row (qkv [B,3C], its k and v already in the cache at position n_keys-1) against cached keys
+                             RowMap map, int C, int H, int KVH, float scale);
+  // Copies k and v of qkv [B,T,W] into caches [B,S,KVH*hd] at positions pos0 .. pos0+T-1.
+  void (*kv_cache_write)(float* kcache, float* vcache, const float* qkv, int B, int T, int S, int pos0, int C, int H,
+                         int KVH);
+  // One new query per row (qkv [B,W], its k and v already in the cache at position n_keys-1) against cached keys
   // 0 .. n_keys-1 with mask [B,S]. out [B,C]; att [B,H,n_keys] probabilities.
   void (*attention_decode)(float* out, float* att, const float* qkv, const float* kcache, const float* vcache,
-                           const int32_t* mask, int B, int n_keys, int S, int C, int H, float scale);
+                           const int32_t* mask, int B, int n_keys, int S, int C, int H, int KVH, float scale);
   // out [rows,C] = 0 except the last gradient row of each cotangent r (its position) = src[r, :].
   void (*cotangent_scatter)(float* out, const float* src, RowMap map, int C);
   // Inseq's step functions over R logits rows [R,V] (see inq_step_fn in the header for the values).

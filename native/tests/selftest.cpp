@@ -280,12 +280,12 @@ static void test_fixture(const std::string& dir, const std::string& name) {
   std::printf("[fixture %s]\n", name.c_str());
   const std::string model_dir = dir + "/models/" + name;
   const tu::Json cfg_json = tu::parse_json(tu::read_file(model_dir + "/config.json"));
-  const inq_model_config cfg = tu::gpt2_config_from_json(cfg_json);
+  const inq_model_config cfg = tu::config_from_json(cfg_json);
   inq_model* model = tu::load_model(cfg, tu::read_safetensors(model_dir + "/model.safetensors"));
   const tu::Json hf = tu::parse_json(tu::read_file(dir + "/hf/" + name + ".json"));
   const int V = cfg.vocab_size;
   const auto& items = hf["items"].arr;
-  Ctx ctx(model, 3, 32, 0, INQ_CTX_KEEP_ATTENTION);
+  Ctx ctx(model, 3, 48, 0, INQ_CTX_KEEP_ATTENTION);
 
   std::vector<std::vector<float>> refs;
   std::vector<std::vector<int32_t>> targets;
@@ -412,10 +412,11 @@ static void test_fixture(const std::string& dir, const std::string& name) {
 }
 
 // Full-model backward to the input embeddings against finite differences of the forward, on a small random model.
-static void test_model_backward() {
-  std::printf("[model backward]\n");
+static void test_model_backward(bool llama) {
+  std::printf("[model backward%s]\n", llama ? ": llama, GQA 4/2 heads, qkv bias" : "");
   inq_model_config cfg = tu::small_config(2, 4, 32, 53, 16);
   cfg.scale_attn_by_inverse_layer_idx = 1;
+  if (llama) cfg = tu::small_llama_config(2, 4, 2, 32, 53, 16, 1);
   inq_model* model = tu::random_model(cfg, 99, 0.2f);
   const int B = 2, T = 7, C = cfg.n_embd, V = cfg.vocab_size, K = 3;
   Rng rng(5);
@@ -592,9 +593,9 @@ static void test_step_functions() {
 
 // Points: forward from any point reproduces the logits bitwise, backward to a point against finite differences of
 // the forward from there, step scores equal the forward's logits rows bitwise, backward_step == backward.
-static void test_points() {
-  std::printf("[points]\n");
-  inq_model_config cfg = tu::small_config(3, 2, 16, 41, 12);
+static void test_points(bool llama) {
+  std::printf("[points%s]\n", llama ? ": llama" : "");
+  inq_model_config cfg = llama ? tu::small_llama_config(3, 4, 2, 16, 41, 12) : tu::small_config(3, 2, 16, 41, 12);
   inq_model* model = tu::random_model(cfg, 123, 0.25f);
   const int B = 2, T = 6, C = cfg.n_embd, V = cfg.vocab_size, L = cfg.n_layer;
   Rng rng(8);
@@ -853,9 +854,11 @@ int main(int argc, char** argv) {
   const std::string fixtures = argc > 1 ? argv[1] : "";
   test_errors();
   test_ops();
-  test_model_backward();
+  test_model_backward(false);
+  test_model_backward(true);
   test_step_functions();
-  test_points();
+  test_points(false);
+  test_points(true);
   bool have_fixtures = false;
   if (!fixtures.empty()) {
     try {
@@ -868,6 +871,7 @@ int main(int argc, char** argv) {
     try {
       test_fixture(fixtures, "tiny-gpt2");
       test_fixture(fixtures, "tiny-gpt2-bpe");
+      test_fixture(fixtures, "tiny-llama");
     } catch (const std::exception& e) {
       CHECK(false, "fixture test threw: %s", e.what());
     }

@@ -255,6 +255,32 @@ inq_model_config gpt2_config_from_json(const Json& c) {
   return m;
 }
 
+inq_model_config llama_config_from_json(const Json& c) {
+  inq_model_config m{};
+  m.struct_size = sizeof m;
+  m.arch = INQ_ARCH_LLAMA;
+  m.n_layer = (int)c["num_hidden_layers"].num;
+  m.n_head = (int)c["num_attention_heads"].num;
+  m.n_kv_head = c.has("num_key_value_heads") ? (int)c["num_key_value_heads"].num : m.n_head;
+  m.n_embd = (int)c["hidden_size"].num;
+  m.n_inner = (int)c["intermediate_size"].num;
+  m.n_positions = (int)c["max_position_embeddings"].num;
+  m.vocab_size = (int)c["vocab_size"].num;
+  m.activation = INQ_ACT_SILU;
+  m.norm_eps = (float)c["rms_norm_eps"].num;
+  m.tie_word_embeddings = c.has("tie_word_embeddings") ? (int)c["tie_word_embeddings"].b : 0;
+  m.scale_attn_weights = 1;
+  m.rope_theta = c.has("rope_theta") ? (float)c["rope_theta"].num : 10000.0f;
+  const int bias = c.has("attention_bias") ? (int)c["attention_bias"].b : 0;
+  m.attn_qkv_bias = m.attn_out_bias = bias;
+  m.mlp_bias = c.has("mlp_bias") ? (int)c["mlp_bias"].b : 0;
+  return m;
+}
+
+inq_model_config config_from_json(const Json& c) {
+  return c["model_type"].str == "llama" ? llama_config_from_json(c) : gpt2_config_from_json(c);
+}
+
 static void must(int32_t st, const char* what) {
   if (st != INQ_OK) {
     std::fprintf(stderr, "FATAL: %s failed with status %d: %s\n", what, st, inq_last_error());
@@ -297,7 +323,7 @@ inq_model* random_model(const inq_model_config& cfg, uint64_t seed, float std) {
     for (int d = 0; d < ndim; ++d) n *= shape[d];
     std::vector<float> data(n);
     const std::string s = name;
-    const bool is_ln = s.find("ln_") != std::string::npos;
+    const bool is_ln = s.find("ln_") != std::string::npos || s.find("norm") != std::string::npos;
     const bool is_bias = s.size() > 5 && s.compare(s.size() - 5, 5, ".bias") == 0;
     for (int64_t j = 0; j < n; ++j) {
       const double z = rng.normal();
@@ -324,6 +350,20 @@ inq_model_config small_config(int n_layer, int n_head, int n_embd, int vocab, in
   c.tie_word_embeddings = 1;
   c.scale_attn_weights = 1;
   c.scale_attn_by_inverse_layer_idx = 0;
+  return c;
+}
+
+inq_model_config small_llama_config(int n_layer, int n_head, int n_kv_head, int n_embd, int vocab, int n_positions,
+                                    int qkv_bias) {
+  inq_model_config c = small_config(n_layer, n_head, n_embd, vocab, n_positions);
+  c.arch = INQ_ARCH_LLAMA;
+  c.n_kv_head = n_kv_head;
+  c.n_inner = 2 * n_embd;
+  c.activation = INQ_ACT_SILU;
+  c.norm_eps = 1e-6f;
+  c.tie_word_embeddings = 0;
+  c.rope_theta = 10000.0f;
+  c.attn_qkv_bias = qkv_bias;
   return c;
 }
 

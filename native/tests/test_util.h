@@ -38,11 +38,18 @@ std::map<std::string, Tensor> read_safetensors(const std::string& path);
 
 // Config of an HF GPT-2 config.json.
 inq_model_config gpt2_config_from_json(const Json& cfg);
+// Config of an HF Llama config.json (model_type llama; rope_scaling null).
+inq_model_config llama_config_from_json(const Json& cfg);
+// Either of the two by model_type.
+inq_model_config config_from_json(const Json& cfg);
 // Creates, fills (names without the "transformer." prefix) and finalizes a model; aborts the test on failure.
 inq_model* load_model(const inq_model_config& cfg, const std::map<std::string, Tensor>& tensors);
 // A model with N(0, std) weights (LayerNorm weights 1 + 0.1 N, biases 0.1 N) from a fixed seed.
 inq_model* random_model(const inq_model_config& cfg, uint64_t seed, float std = 0.2f);
 inq_model_config small_config(int n_layer, int n_head, int n_embd, int vocab, int n_positions);
+// A Llama shape: n_kv_head key/value heads, SwiGLU width 2 * n_embd, untied LM head, q/k/v biases when asked.
+inq_model_config small_llama_config(int n_layer, int n_head, int n_kv_head, int n_embd, int vocab, int n_positions,
+                                    int qkv_bias = 0);
 
 struct Rng {
   uint64_t s;

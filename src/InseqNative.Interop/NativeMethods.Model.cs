@@ -19,9 +19,15 @@ public struct NativeModelConfig
     public int TieWordEmbeddings;
     public int ScaleAttnWeights;
     public int ScaleAttnByInverseLayerIdx;
+    // ABI 3
+    public int NKvHead;
+    public float RopeTheta;
+    public int AttnQkvBias;
+    public int AttnOutBias;
+    public int MlpBias;
 }
 
-public enum NativeArch { Gpt2 = 1 }
+public enum NativeArch { Gpt2 = 1, Llama = 2 }
 
 public enum NativeActivation { GeluTanh = 1, GeluErf = 2, Relu = 3, Silu = 4 }
 

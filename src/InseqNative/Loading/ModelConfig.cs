@@ -39,6 +39,9 @@ public abstract record ModelConfig
         new Dictionary<string, Func<JsonFileReader, string, ModelConfig>>
         {
             ["gpt2"] = Gpt2Config.Parse,
+            ["llama"] = LlamaConfig.Parse,
+            ["mistral"] = LlamaConfig.Parse,
+            ["qwen2"] = LlamaConfig.Parse,
         }.ToFrozenDictionary(StringComparer.Ordinal);
 
     public static IReadOnlyCollection<string> SupportedModelTypes => Parsers.Keys;
@@ -91,6 +94,33 @@ public abstract record ModelConfig
         try
         {
             return (Gpt2Config)Parse(json.ToJsonString(), "<in-memory GPT-2 config>");
+        }
+        catch (ModelLoadException e)
+        {
+            throw new InvalidInputException(e.Message);
+        }
+    }
+
+    /// <summary>
+    /// A Llama shape built in memory (benchmarks, tests), validated like config.json. <paramref name="kvHeads"/> null
+    /// means multi-head attention (as many key/value heads as heads). Invalid values throw
+    /// <see cref="InvalidInputException"/>.
+    /// </summary>
+    public static LlamaConfig ForLlama(int layers, int heads, int hidden, int intermediate, int vocab, int positions,
+        int? kvHeads = null, double rmsNormEpsilon = 1e-6, double ropeTheta = 10000.0, bool tieWordEmbeddings = false,
+        bool attentionBias = false, int? bosTokenId = null, int? eosTokenId = null)
+    {
+        var json = new System.Text.Json.Nodes.JsonObject
+        {
+            ["model_type"] = "llama", ["num_hidden_layers"] = layers, ["num_attention_heads"] = heads,
+            ["num_key_value_heads"] = kvHeads, ["hidden_size"] = hidden, ["intermediate_size"] = intermediate,
+            ["vocab_size"] = vocab, ["max_position_embeddings"] = positions, ["hidden_act"] = "silu",
+            ["rms_norm_eps"] = rmsNormEpsilon, ["rope_theta"] = ropeTheta, ["tie_word_embeddings"] = tieWordEmbeddings,
+            ["attention_bias"] = attentionBias, ["bos_token_id"] = bosTokenId, ["eos_token_id"] = eosTokenId,
+        };
+        try
+        {
+            return (LlamaConfig)Parse(json.ToJsonString(), "<in-memory Llama config>");
         }
         catch (ModelLoadException e)
         {

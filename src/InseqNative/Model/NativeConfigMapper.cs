@@ -32,16 +32,39 @@ static class NativeConfigMapper
             ScaleAttnWeights = g.ScaleAttnWeights ? 1 : 0,
             ScaleAttnByInverseLayerIdx = g.ScaleAttnByInverseLayerIdx ? 1 : 0,
         },
+        LlamaConfig l => new NativeModelConfig
+        {
+            StructSize = sizeof(NativeModelConfig),
+            Arch = (int)NativeArch.Llama,
+            NLayer = l.NumHiddenLayers,
+            NHead = l.NumAttentionHeads,
+            NKvHead = l.NumKeyValueHeads,
+            NEmbd = l.HiddenSizeValue,
+            NInner = l.IntermediateSize,
+            // No position table: this only bounds the sequences the native side accepts.
+            NPositions = l.MaxPositions ?? l.MaxPositionEmbeddings,
+            VocabSize = l.VocabSize,
+            Activation = (int)NativeActivation.Silu,
+            NormEps = (float)l.RmsNormEps,
+            TieWordEmbeddings = l.TieWordEmbeddings ? 1 : 0,
+            ScaleAttnWeights = 1,
+            RopeTheta = (float)l.RopeTheta,
+            AttnQkvBias = l.QkvBias ? 1 : 0,
+            AttnOutBias = l.OutputBias ? 1 : 0,
+            MlpBias = l.MlpBias ? 1 : 0,
+        },
         _ => throw new UnsupportedModelException(config.FilePath,
-            $"model_type '{config.ModelType}' has no native implementation yet (supported: gpt2)"),
+            $"model_type '{config.ModelType}' has no native implementation yet (supported: gpt2, llama, mistral, qwen2)"),
     };
 
     /// <summary>Checkpoint names to try for a canonical native tensor name, most likely first.
-    /// GPT2LMHeadModel saves "transformer.h.0..."; a bare GPT2Model saves "h.0...".</summary>
+    /// GPT2LMHeadModel saves "transformer.h.0..."; a bare GPT2Model saves "h.0...". LlamaForCausalLM (and
+    /// Mistral/Qwen2) save the canonical "model.layers.0..."; a bare LlamaModel saves "layers.0...".</summary>
     public static string[] CheckpointNames(ModelConfig config, string canonical) => config switch
     {
         Gpt2Config when canonical.StartsWith("lm_head.") => [canonical],
         Gpt2Config => ["transformer." + canonical, canonical],
+        LlamaConfig when canonical.StartsWith("model.") => [canonical, canonical["model.".Length..]],
         _ => [canonical],
     };
 
@@ -50,6 +73,9 @@ static class NativeConfigMapper
     {
         Gpt2Config g => $"n_layer {g.NLayer}, n_head {g.NHead}, n_embd {g.NEmbd}, n_inner {g.NInner}, " +
                         $"n_positions {g.NPositions}, vocab_size {g.VocabSize}",
+        LlamaConfig l => $"num_hidden_layers {l.NumHiddenLayers}, num_attention_heads {l.NumAttentionHeads}, " +
+                         $"num_key_value_heads {l.NumKeyValueHeads}, hidden_size {l.HiddenSizeValue}, " +
+                         $"intermediate_size {l.IntermediateSize}, vocab_size {l.VocabSize}",
         _ => $"hidden {config.HiddenSize}, vocab_size {config.VocabSize}",
     };
 }

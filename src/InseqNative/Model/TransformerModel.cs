@@ -93,7 +93,7 @@ public sealed unsafe class TransformerModel : IDisposable
     {
         ObjectDisposedException.ThrowIf(Handle.IsClosed, this);
         if (maxSeq > MaxPositions)
-            throw new InvalidInputException($"sequence length {maxSeq} exceeds the model's {MaxPositions} positions");
+            throw new InvalidInputException($"sequence length {maxSeq} exceeds the model's {MaxPositions} positions{LimitReason}");
         return new InferenceContext(this, maxBatch, maxSeq, maxCotangents, keepAttention);
     }
 
@@ -174,8 +174,10 @@ public sealed unsafe class TransformerModel : IDisposable
     void CheckLength(int length)
     {
         if (length > MaxPositions)
-            throw new InvalidInputException($"sequence of {length} tokens exceeds the model's {MaxPositions} positions");
+            throw new InvalidInputException($"sequence of {length} tokens exceeds the model's {MaxPositions} positions{LimitReason}");
     }
+
+    string LimitReason => Config is LlamaConfig l ? $" ({l.PositionLimitReason})" : "";
 
     public void Dispose() => Handle.Dispose();
 }

@@ -79,11 +79,11 @@ public sealed class ModelConfigTests
     public void UnsupportedModelTypeNamesTheTypeAndFile()
     {
         using var dir = new TempDirectory();
-        dir.CopyFrom(FixturePaths.Models("tiny-llama"), name => name == "config.json");
+        dir.CopyFrom(FixturePaths.Models("tiny-t5"), name => name == "config.json");
         var e = Assert.Throws<UnsupportedModelException>(() => ModelConfig.Load(dir.Path));
         Assert.Equal(dir.File("config.json"), e.FilePath);
         Assert.Contains(dir.File("config.json"), e.Message);
-        Assert.Contains("model_type 'llama' is not supported yet (supported: gpt2)", e.Message);
+        Assert.Contains("model_type 't5' is not supported yet (supported: gpt2, llama, mistral, qwen2)", e.Message);
     }
 
     [Fact]

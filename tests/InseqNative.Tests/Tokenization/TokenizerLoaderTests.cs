@@ -35,8 +35,8 @@ public sealed class TokenizerLoaderTests
     [Fact]
     public void SentencePieceFolderIsUnsupportedForNow()
     {
-        var e = Assert.Throws<UnsupportedModelException>(() => TokenizerLoader.Load(FixturePaths.Models("tiny-llama")));
-        Assert.Contains("tokenizer.model", e.Message);
+        var e = Assert.Throws<UnsupportedModelException>(() => TokenizerLoader.Load(FixturePaths.Models("tiny-t5")));
+        Assert.Contains("spiece.model", e.Message);
         Assert.Contains("not supported yet", e.Message);
     }
 
