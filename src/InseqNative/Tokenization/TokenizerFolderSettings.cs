@@ -22,7 +22,10 @@ internal sealed class TokenizerFolderSettings
     public List<AddedToken> AddedWithIds { get; } = [];
     public bool CleanUpTokenizationSpaces { get; private set; } = true;
     public bool? AddPrefixSpace { get; private set; }
-    public bool AddBosToken { get; private set; }
+    public bool AddBosToken => AddBosTokenSetting ?? false;
+    /// <summary>add_bos_token as written (null when absent: the tokenizer class's default applies).</summary>
+    public bool? AddBosTokenSetting { get; private set; }
+    public bool AddBosTokenOr(bool classDefault) => AddBosTokenSetting ?? classDefault;
     public bool AddEosToken { get; private set; }
     public string? TokenizerClass { get; private set; }
 
@@ -49,7 +52,7 @@ internal sealed class TokenizerFolderSettings
             ReadNamed(reader);
             CleanUpTokenizationSpaces = reader.GetBool("clean_up_tokenization_spaces") ?? true;
             AddPrefixSpace = reader.GetBool("add_prefix_space");
-            AddBosToken = reader.GetBool("add_bos_token") ?? false;
+            AddBosTokenSetting = reader.GetBool("add_bos_token");
             AddEosToken = reader.GetBool("add_eos_token") ?? false;
             TokenizerClass = reader.GetString("tokenizer_class");
             if (reader.TryGet("added_tokens_decoder", out JsonElement decoder))

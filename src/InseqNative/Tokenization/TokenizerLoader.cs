@@ -11,12 +11,19 @@ public static class TokenizerLoader
     public const string MergesFile = "merges.txt";
     public const string TokenizerJsonFile = "tokenizer.json";
 
-    private static readonly string[] SentencePieceFiles =
-        ["tokenizer.model", "spiece.model", "source.spm", "target.spm", "sentencepiece.bpe.model"];
+    /// <summary>Llama's SentencePiece BPE model.</summary>
+    public const string SentencePieceModelFile = "tokenizer.model";
+
+    private static readonly string[] UnsupportedSentencePieceFiles =
+        ["spiece.model", "source.spm", "target.spm", "sentencepiece.bpe.model"];
+
+    /// <summary>Byte-level BPE tokenizers whose pre-tokenization differs from GPT-2's: their vocab.json + merges.txt
+    /// would silently give other ids through GPT-2's split rules.</summary>
+    private static readonly string[] OtherByteLevelClasses = ["Qwen2Tokenizer", "Qwen2TokenizerFast"];
 
     /// <summary>
     /// Loads the folder's tokenizer: GPT-2 byte-level BPE from vocab.json + merges.txt (what the slow GPT2Tokenizer
-    /// reads), else from tokenizer.json alone. Special tokens come from tokenizer_config.json,
+    /// reads), else Llama's SentencePiece BPE from tokenizer.model, else byte-level BPE from tokenizer.json alone. Special tokens come from tokenizer_config.json,
     /// special_tokens_map.json and added tokens, with <paramref name="config"/>'s ids as a fallback.
     /// </summary>
     public static TextTokenizer Load(string folder, ModelConfig? config = null)
@@ -29,15 +36,20 @@ public static class TokenizerLoader
         string tokenizerJson = Path.Combine(full, TokenizerJsonFile);
         bool hasVocab = File.Exists(vocab), hasMerges = File.Exists(merges), hasJson = File.Exists(tokenizerJson);
 
+        string spModel = Path.Combine(full, SentencePieceModelFile);
         if (hasVocab && hasMerges)
             return FromVocabAndMerges(full, vocab, merges, config);
+        // Llama folders often ship tokenizer.json next to tokenizer.model; the model file is what the slow
+        // LlamaTokenizer (and Inseq's fixtures) read.
+        if (File.Exists(spModel))
+            return SentencePieceBpeTokenizer.Create(spModel, TokenizerFolderSettings.Load(full), config);
         if (hasJson)
             return FromTokenizerJson(full, tokenizerJson, config);
 
-        string[] spm = SentencePieceFiles.Where(f => File.Exists(Path.Combine(full, f))).ToArray();
+        string[] spm = UnsupportedSentencePieceFiles.Where(f => File.Exists(Path.Combine(full, f))).ToArray();
         if (spm.Length > 0)
             throw new UnsupportedModelException(full,
-                $"SentencePiece tokenizers ({string.Join(", ", spm)}) are not supported yet; supported: byte-level BPE from {VocabFile} + {MergesFile} or {TokenizerJsonFile}");
+                $"SentencePiece tokenizers ({string.Join(", ", spm)}) are not supported yet; supported: byte-level BPE from {VocabFile} + {MergesFile} or {TokenizerJsonFile}, SentencePiece BPE from {SentencePieceModelFile}");
         string found = hasVocab ? $" ({VocabFile} is present but {MergesFile} is missing)"
             : hasMerges ? $" ({MergesFile} is present but {VocabFile} is missing)" : "";
         throw new MissingModelFileException(full,
@@ -50,6 +62,9 @@ public static class TokenizerLoader
         Dictionary<string, int> vocab = ParseVocab(vocabBytes, vocabPath);
         byte[] mergesBytes = ReadAll(mergesPath);
         TokenizerFolderSettings settings = TokenizerFolderSettings.Load(folder);
+        if (settings.TokenizerClass is { } cls && OtherByteLevelClasses.Contains(cls))
+            throw new UnsupportedModelException(folder,
+                $"{cls} splits text with its own pre-tokenization rules (not GPT-2's), which are not supported yet");
         return ByteLevelBpeTokenizer.Create(vocabPath, vocab, vocabBytes, mergesBytes, [], settings, config,
             addPrefixSpaceFromModelFile: null);
     }
@@ -102,7 +117,8 @@ public static class TokenizerLoader
                 $"normalizer '{TypeOf(normalizer)}' is not supported yet (byte-level BPE without a normalizer is)");
         if (!root.TryGet("pre_tokenizer", out JsonElement pre) || TypeOf(pre) != "ByteLevel")
             throw new UnsupportedModelException(path,
-                $"pre_tokenizer '{(root.TryGet("pre_tokenizer", out pre) ? TypeOf(pre) : "none")}' is not supported yet (supported: ByteLevel)");
+                $"pre_tokenizer '{(root.TryGet("pre_tokenizer", out pre) ? TypeOf(pre) : "none")}' is not supported yet (supported: ByteLevel with GPT-2's split rules; " +
+                "Llama-3 and Qwen2 style Split + ByteLevel pipelines are not)");
         var preReader = new JsonFileReader(path, pre);
         if (preReader.GetBool("use_regex") == false)
             throw new UnsupportedModelException(path, "ByteLevel pre_tokenizer with use_regex=false is not supported yet");

@@ -4,13 +4,13 @@ using InseqNative.Tests.Loading;
 
 namespace InseqNative.Tests.Model;
 
-/// <summary>Our native GPT-2 against what Hugging Face transformers and Python Inseq computed on the same folders.</summary>
+/// <summary>Our native GPT-2 and Llama against what Hugging Face transformers and Python Inseq computed on the same folders.</summary>
 public class FixtureParityTests
 {
     public static TheoryData<string, int> HfItems()
     {
         var data = new TheoryData<string, int>();
-        foreach (var m in new[] { "tiny-gpt2", "tiny-gpt2-bpe" })
+        foreach (var m in new[] { "tiny-gpt2", "tiny-gpt2-bpe", "tiny-llama" })
             for (var i = 0; i < 3; i++) data.Add(m, i);
         return data;
     }
@@ -43,6 +43,7 @@ public class FixtureParityTests
     {
         { "tiny-gpt2", "saliency" }, { "tiny-gpt2", "input_x_gradient" },
         { "tiny-gpt2-bpe", "saliency" }, { "tiny-gpt2-bpe", "input_x_gradient" },
+        { "tiny-llama", "saliency" }, { "tiny-llama", "input_x_gradient" },
     };
 
     /// <summary>
