@@ -1,19 +1,22 @@
 namespace InseqNative.Attribution.Methods;
 
 /// <summary>Where a Hugging Face module name lands in our graph: point 0 = the token embedding layer's output
-/// ("transformer.wte"), point l + 1 = the output of block l ("transformer.h.l").</summary>
+/// ("transformer.wte"; Llama: "model.embed_tokens"), point l + 1 = the output of block l ("transformer.h.l";
+/// Llama: "model.layers.l").</summary>
 public static class LayerPoints
 {
     public static int Resolve(TransformerModel model, string layer)
     {
-        var name = layer.StartsWith("transformer.", StringComparison.Ordinal) ? layer["transformer.".Length..] : layer;
-        if (name == "wte") return 0;
-        if (name.StartsWith("h.", StringComparison.Ordinal) && int.TryParse(name[2..], out var l)
-            && l >= 0 && l < model.Config.NumLayers)
+        var name = layer.StartsWith("transformer.", StringComparison.Ordinal) ? layer["transformer.".Length..]
+            : layer.StartsWith("model.", StringComparison.Ordinal) ? layer["model.".Length..] : layer;
+        if (name is "wte" or "embed_tokens") return 0;
+        var index = name.StartsWith("h.", StringComparison.Ordinal) ? name[2..]
+            : name.StartsWith("layers.", StringComparison.Ordinal) ? name["layers.".Length..] : null;
+        if (index is not null && int.TryParse(index, out var l) && l >= 0 && l < model.Config.NumLayers)
             return l + 1;
         throw new InvalidInputException(
-            $"unknown or unsupported layer '{layer}': use transformer.wte (token embeddings) or transformer.h.N with " +
-            $"0 <= N < {model.Config.NumLayers} (block outputs)");
+            $"unknown or unsupported layer '{layer}': use transformer.wte / model.embed_tokens (token embeddings) or " +
+            $"transformer.h.N / model.layers.N with 0 <= N < {model.Config.NumLayers} (block outputs)");
     }
 
     /// <summary>Activations at a point for one input row of token embeddings: [1, T, hidden].</summary>
