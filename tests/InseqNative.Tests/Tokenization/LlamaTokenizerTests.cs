@@ -84,6 +84,19 @@ public sealed class LlamaTokenizerTests
     }
 
     [Fact]
+    public void A_llama3_style_tokenizer_json_is_refused_by_name()
+    {
+        using var dir = new TempDirectory();
+        dir.Write("tokenizer.json", """
+            {"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]},
+             "pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "Split"}, {"type": "ByteLevel", "use_regex": false}]}}
+            """);
+        var e = Assert.Throws<UnsupportedModelException>(() => TokenizerLoader.Load(dir.Path));
+        Assert.Contains("pre_tokenizer 'Sequence' is not supported", e.Message);
+        Assert.Contains("Llama-3", e.Message);
+    }
+
+    [Fact]
     public void Byte_level_folders_with_other_split_rules_are_refused_by_name()
     {
         using var dir = new TempDirectory().CopyFrom(FixturePaths.Models("tiny-gpt2-bpe"), name => name is "vocab.json" or "merges.txt");
