@@ -137,6 +137,8 @@ INQ_API int32_t inq_model_weight_bytes(const inq_model* model, int64_t* out_byte
  * (2 * S * (n_embd + vocab) + max_cotangents * vocab) floats, S = max(max_cotangents, min(max_batch * max_seq, 64)),
  * and, with max_cotangents > 0, max_batch * max_seq * n_embd floats keep point 0 (the token embeddings). */
 #define INQ_CTX_KEEP_ATTENTION 1 /* reserve room to keep attention probabilities of every layer */
+#define INQ_CTX_TF32 2           /* CUDA: GEMMs on TF32 tensor cores (opt-in fast mode, ~1e-3 relative; fp32 without
+                                    it); ignored on the CPU */
 
 INQ_API int32_t inq_context_memory_size(const inq_model* model, int32_t max_batch, int32_t max_seq,
                                         int32_t max_cotangents, int32_t flags, int64_t* out_bytes);

@@ -1,11 +1,13 @@
 // The exported C ABI (include/inseq_native.h). Every export runs its body inside guard(): no exception crosses the
 // boundary; a failure becomes a status and a thread-local "file:line: cause" message.
 #include <cstring>
+#include <memory>
 #include <exception>
 #include <new>
 
 #include "context.h"
 #include "decoder.h"
+#include "device.h"
 
 
 namespace inq {
@@ -88,7 +90,7 @@ INQ_API const char* inq_last_error(void) { return t_last_error; }
 INQ_API int32_t inq_cuda_device_count(int32_t* out_count) {
   return GUARD({
     INQ_CHECK_NOT_NULL(out_count);
-    *out_count = 0;
+    *out_count = cuda_device_count();
   });
 }
 
@@ -299,9 +301,7 @@ INQ_API int32_t inq_embed_tokens(inq_context* ctx, const int32_t* ids, int32_t n
     for (int32_t i = 0; i < n; ++i)
       INQ_CHECK(ids[i] >= 0 && ids[i] < c.vocab_size, INQ_ERR_INVALID_ARGUMENT,
                 "ids[%d] = %d is outside the vocabulary [0, %d)", i, ids[i], c.vocab_size);
-    for (int32_t i = 0; i < n; ++i)
-      std::memcpy(out + (int64_t)i * c.n_embd, ctx->model->wte + (int64_t)ids[i] * c.n_embd,
-                  sizeof(float) * c.n_embd);
+    decoder_embed_tokens(ctx, ids, n, out);
   });
 }
 
@@ -341,14 +341,28 @@ INQ_API int32_t inq_op_run(int32_t device, const char* op, const int64_t* dims, 
 INQ_API int32_t inq_bench_gemm(int32_t device, int32_t m, int32_t n, int32_t k, const float* a, const float* b,
                                float* c) {
   return GUARD({
-    check_cpu_device(device);
+    Device& dev = inq::device(device);
     INQ_CHECK_POSITIVE(m);
     INQ_CHECK_POSITIVE(n);
     INQ_CHECK_POSITIVE(k);
     INQ_CHECK_NOT_NULL(a);
     INQ_CHECK_NOT_NULL(b);
     INQ_CHECK_NOT_NULL(c);
-    const Ops& ops = cpu_ops();
+    const Ops& ops = dev.ops();
+    if (!dev.host_memory()) {  // includes the copies in and out: the GEMM alone is what inq bench's model passes time
+      std::unique_ptr<Queue> q(dev.make_queue(false));
+      const Bound bound(q.get());
+      const size_t ab = sizeof(float) * (size_t)m * k, bb = sizeof(float) * (size_t)k * n,
+                   cb = sizeof(float) * (size_t)m * n, wb = sizeof(float) * ops.matmul_workspace_floats;
+      DeviceBuffer da(dev, ab, "GEMM operand A"), db(dev, bb, "GEMM operand B"), dc(dev, cb, "GEMM result"),
+          dw(dev, wb, "GEMM workspace");
+      q->upload(da.get(), a, ab);
+      q->upload(db.get(), b, bb);
+      ops.matmul_forward(dc.get(), da.get(), db.get(), nullptr, m, k, n, 0,
+                         Workspace{dw.get(), 1, ops.matmul_workspace_floats});
+      q->download(c, dc.get(), cb);
+      return;
+    }
     const int slots = num_threads();
     float* ws = (float*)aligned_alloc_or_throw(slots * ops.matmul_workspace_floats * sizeof(float), "GEMM workspace");
     ops.matmul_forward(c, a, b, nullptr, m, k, n, 0, Workspace{ws, slots, ops.matmul_workspace_floats});

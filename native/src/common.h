@@ -37,14 +37,6 @@ int num_threads();
 void* aligned_alloc_or_throw(size_t bytes, const char* what);
 void aligned_free(void* p);
 
-// Devices: this build has only the CPU backend.
-inline void check_cpu_device(int32_t device) {
-  INQ_CHECK(device >= INQ_DEVICE_CPU, INQ_ERR_INVALID_ARGUMENT,
-            "device %d is neither INQ_DEVICE_CPU (-1) nor a CUDA ordinal (>= 0)", device);
-  INQ_CHECK(device == INQ_DEVICE_CPU, INQ_ERR_UNSUPPORTED,
-            "device %d: this build has no CUDA backend (CPU only, device -1)", device);
-}
-
 inline size_t align_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
 
 }  // namespace inq

@@ -9,8 +9,8 @@ void validate_context_args(const Model* m, int max_batch, int max_seq, int max_c
   INQ_CHECK_POSITIVE(max_batch);
   INQ_CHECK_POSITIVE(max_seq);
   INQ_CHECK(max_cot >= 0, INQ_ERR_INVALID_ARGUMENT, "argument 'max_cotangents' must be >= 0 (got %d)", max_cot);
-  INQ_CHECK((flags & ~INQ_CTX_KEEP_ATTENTION) == 0, INQ_ERR_INVALID_ARGUMENT,
-            "argument 'flags' has unknown bits 0x%x (known: INQ_CTX_KEEP_ATTENTION = 1)", flags);
+  INQ_CHECK((flags & ~(INQ_CTX_KEEP_ATTENTION | INQ_CTX_TF32)) == 0, INQ_ERR_INVALID_ARGUMENT,
+            "argument 'flags' has unknown bits 0x%x (known: INQ_CTX_KEEP_ATTENTION = 1, INQ_CTX_TF32 = 2)", flags);
   INQ_CHECK((int64_t)max_cot * max_seq < ((int64_t)1 << 31) && (int64_t)max_batch * max_seq < ((int64_t)1 << 31),
             INQ_ERR_INVALID_ARGUMENT, "max_batch (%d) or max_cotangents (%d) times max_seq (%d) reaches 2^31 rows",
             max_batch, max_cot, max_seq);
@@ -29,7 +29,7 @@ Layout context_layout(const Model* m, int max_batch, int max_seq, int max_cot, i
   L.res_slots = max_cot > 0 ? c.n_layer + 1 : 2;
   L.bt = B * T;
   // The GEMM uses at most this many threads on this context's workspace (see Workspace in ops.h).
-  L.workspace_slots = std::max(1, num_threads());
+  L.workspace_slots = std::max(1, m->dev->workspace_slots());
   size_t off = 0;
   auto take = [&](int64_t count, size_t elem) {
     const size_t o = off;
@@ -54,11 +54,8 @@ Layout context_layout(const Model* m, int max_batch, int max_seq, int max_cot, i
   L.ln_out = take(bt * C, 4);
   L.attn_y = take(bt * C, 4);
   L.fc_act = take(bt * I, 4);
-  L.pos = take(bt, 4);
   L.kcache = take(L_ * bt * KVC, 4);
   L.vcache = take(L_ * bt * KVC, 4);
-  L.cache_mask = take(bt, 4);
-  L.cache_count = take(B, 4);
   L.att_decode = take(B * H * T, 4);
   L.g = take(R * T * C, 4);
   L.c1 = take(R * T * C, 4);
@@ -68,8 +65,6 @@ Layout context_layout(const Model* m, int max_batch, int max_seq, int max_cot, i
   L.big = take(R * T * std::max(gated ? 3 * I : I, QKV), 4);
   L.att_scratch = take(R * H * T, 4);
   L.dlnf = take(R * C, 4);
-  L.row_start = take(R + 1, 4);
-  L.row_owner = take(R * T, 4);
   L.tok_emb = take(R > 0 ? bt * C : 0, 4);
   const int64_t V = c.vocab_size;
   // Step-function row blocks: every cotangent row of a backward at once, and at least 64 rows (or the whole forward
@@ -79,11 +74,21 @@ Layout context_layout(const Model* m, int max_batch, int max_seq, int max_cot, i
   L.step_gather = take(2 * S * C, 4);
   L.step_logits = take(2 * S * V, 4);
   L.step_dlogits = take(R * V, 4);
-  L.step_tgt = take(S, 4);
-  L.step_ctgt = take(S, 4);
   L.step_scores = take(S, 4);
   L.workspace_floats = std::max(m->ops->matmul_workspace_floats, m->ops->step_fn_workspace_floats(c.vocab_size));
   L.workspace = take((int64_t)L.workspace_slots * (int64_t)L.workspace_floats, 4);
+  L.ints_begin = off;
+  L.pos = take(bt, 4);
+  L.cache_mask = take(bt, 4);
+  L.cache_count = take(B, 4);
+  L.row_start = take(R + 1, 4);
+  L.row_owner = take(R * T, 4);
+  L.step_tgt = take(S, 4);
+  L.step_ctgt = take(S, 4);
+  L.ids = take(bt, 4);
+  L.mask = take(bt, 4);
+  L.gather_idx = take(2 * S, 4);
+  L.ints_end = off;
   L.total = off;
   return L;
 }
@@ -91,10 +96,24 @@ Layout context_layout(const Model* m, int max_batch, int max_seq, int max_cot, i
 Context* context_create(Model* m, int max_batch, int max_seq, int max_cot, int flags) {
   INQ_CHECK(m->finalized, INQ_ERR_STATE, "model is not finalized (call inq_model_finalize before creating a context)");
   const Layout L = context_layout(m, max_batch, max_seq, max_cot, flags);
-  char* arena = (char*)aligned_alloc_or_throw(L.total, "the context arena");
+  Device& dev = *m->dev;
+  char* arena = (char*)dev.alloc(L.total, "the context arena");
+  char* host_ints = nullptr;
+  Queue* queue = nullptr;
+  try {
+    if (!dev.host_memory())
+      host_ints = (char*)aligned_alloc_or_throw(L.ints_end - L.ints_begin, "the context's integer tables");
+    queue = dev.make_queue((flags & INQ_CTX_TF32) != 0);
+  } catch (...) {
+    aligned_free(host_ints);
+    dev.release(arena);
+    throw;
+  }
   Context* ctx = new (std::nothrow) Context();
   if (!ctx) {
-    aligned_free(arena);
+    delete queue;
+    aligned_free(host_ints);
+    dev.release(arena);
     INQ_FAIL(INQ_ERR_OUT_OF_MEMORY, "allocating the context object failed");
   }
   ctx->model = m;
@@ -105,6 +124,8 @@ Context* context_create(Model* m, int max_batch, int max_seq, int max_cot, int f
   ctx->flags = flags;
   ctx->L = L;
   ctx->arena = arena;
+  ctx->queue = queue;
+  ctx->host_ints = host_ints;
   m->refs.fetch_add(1);
   return ctx;
 }
@@ -112,6 +133,8 @@ Context* context_create(Model* m, int max_batch, int max_seq, int max_cot, int f
 }  // namespace inq
 
 inq_context::~inq_context() {
-  inq::aligned_free(arena);
+  delete queue;  // waits for the context's queued work
+  inq::aligned_free(host_ints);
+  model->dev->release(arena);
   inq::model_release(model);
 }

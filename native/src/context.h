@@ -25,6 +25,11 @@ struct Layout {
   size_t workspace;
   int workspace_slots;
   size_t workspace_floats;  // per slot: enough for matmul_* and step_fn_*
+  // Integer tables the host computes or stages for the ops (pos, cache_mask, cache_count, row_start, row_owner,
+  // step_tgt, step_ctgt; ids, mask: a forward's inputs; gather_idx: rows to gather), laid out together at the end
+  // of the arena in [ints_begin, ints_end) so that a device context keeps one host mirror of them.
+  size_t ids, mask, gather_idx;
+  size_t ints_begin, ints_end;
   size_t total;
 };
 
@@ -38,7 +43,9 @@ struct inq_context {
   const inq::Ops* ops;
   int max_batch, max_seq, max_cot, flags;
   inq::Layout L;
-  char* arena = nullptr;
+  char* arena = nullptr;      // device memory (host memory on the CPU)
+  inq::Queue* queue = nullptr;  // the stream the context's ops and copies run on
+  char* host_ints = nullptr;  // device contexts: host mirror of the arena's integer block (NULL on the CPU)
 
   // Last forward: its shape, the point it started from, whether it is kept (for backward / attention) and whether
   // ln_out still holds its final-norm output (step functions read it; a cache step overwrites it).
@@ -50,6 +57,17 @@ struct inq_context {
   template <typename T = float>
   T* buf(size_t off) const {
     return reinterpret_cast<T*>(arena + off);
+  }
+  // True when arena pointers are host pointers (the CPU): ops may then read and write the caller's buffers directly.
+  bool on_host() const { return host_ints == nullptr; }
+  // Host view of an integer table of the integer block (the arena itself on the CPU, the mirror on a device).
+  template <typename T = int32_t>
+  T* hbuf(size_t off) const {
+    return reinterpret_cast<T*>(host_ints ? host_ints + (off - L.ints_begin) : arena + off);
+  }
+  // Makes the device copy of `count` entries at `off` equal to the host view (nothing to do on the CPU).
+  void push_ints(size_t off, int64_t count) const {
+    if (host_ints && count > 0) queue->upload(arena + off, host_ints + (off - L.ints_begin), sizeof(int32_t) * count);
   }
   ~inq_context();
 };

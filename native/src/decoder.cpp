@@ -72,6 +72,36 @@ void final_norm_backward(Context* ctx, float* dx, const float* dy, const float* 
     ctx->ops->layernorm_backward(dx, dy, x, m->lnf_w, ctx->buf(ctx->L.lnf_mean), ctx->buf(ctx->L.lnf_rstd), map, C);
 }
 
+// ---- moving data between the caller's host buffers and the arena. On the CPU the ops read and write the caller's
+// buffers directly (no copy); on a device everything goes through the context's queue.
+
+// The caller's ints as the ops see them: the pointer itself on the CPU, else a device copy in integer table `off`.
+const int32_t* stage_ints(Context* ctx, size_t off, const int32_t* host, int64_t n) {
+  if (!host || ctx->on_host()) return host;
+  std::memcpy(ctx->hbuf(off), host, sizeof(int32_t) * n);
+  ctx->push_ints(off, n);
+  return ctx->buf<int32_t>(off);
+}
+
+// Logits [n, V] of final-norm rows `rows` (arena) into the caller's `out`: straight into it on the CPU, through
+// step_logits in blocks of 2 * step_rows rows on a device.
+void lm_head_to_host(Context* ctx, const float* rows, int n, float* out) {
+  const Model* m = ctx->model;
+  const int C = m->cfg.n_embd, V = m->cfg.vocab_size;
+  const Workspace ws = workspace(ctx);
+  if (ctx->on_host()) {
+    ctx->ops->matmul_forward(out, rows, m->lm_head, nullptr, n, C, V, 1, ws);
+    return;
+  }
+  const int block = 2 * ctx->L.step_rows;
+  float* dev = ctx->buf(ctx->L.step_logits);
+  for (int r0 = 0; r0 < n; r0 += block) {
+    const int k = n - r0 < block ? n - r0 : block;
+    ctx->ops->matmul_forward(dev, rows + (int64_t)r0 * C, m->lm_head, nullptr, k, C, V, 1, ws);
+    ctx->queue->download(out + (int64_t)r0 * V, dev, sizeof(float) * (size_t)k * V);
+  }
+}
+
 }  // namespace
 
 LayerBufs layer_bufs(const Context* ctx, int l) {
@@ -99,6 +129,7 @@ float* vcache_of(const Context* ctx, int l) { return ctx->buf(ctx->L.vcache) + l
 
 void decoder_forward(Context* ctx, int point, int batch, int seq, const int32_t* ids, const float* embeds,
                   const int32_t* mask, int logits_mode, float* logits, int flags, bool fill_cache) {
+  const Bound bound(ctx->queue);
   const Model* m = ctx->model;
   const inq_model_config& cfg = m->cfg;
   const Ops& ops = *ctx->ops;
@@ -127,7 +158,7 @@ void decoder_forward(Context* ctx, int point, int batch, int seq, const int32_t*
   const int64_t BT = (int64_t)batch * seq, C = cfg.n_embd, V = cfg.vocab_size;
   if (ids) check_ids(ids, BT, cfg.vocab_size, "input_ids");
   // Position ids: cumsum(mask) - 1, clamped at 0 on (left) padding, as HF computes them from the mask.
-  int32_t* pos = ctx->buf<int32_t>(ctx->L.pos);
+  int32_t* pos = ctx->hbuf(ctx->L.pos);
   for (int b = 0; b < batch; ++b) {
     int count = 0;
     bool seen_real = false;
@@ -154,38 +185,47 @@ void decoder_forward(Context* ctx, int point, int batch, int seq, const int32_t*
   ctx->fwd_batch = batch;
   ctx->fwd_seq = seq;
   ctx->fwd_point = point;
-  const Workspace ws = workspace(ctx);
   float* ln_out = ctx->buf(ctx->L.ln_out);
   float* attn_y = ctx->buf(ctx->L.attn_y);
+  Queue& q = *ctx->queue;
+  ctx->push_ints(ctx->L.pos, BT);
+  const int32_t* ids_d = stage_ints(ctx, ctx->L.ids, ids, BT);
+  const int32_t* mask_d = stage_ints(ctx, ctx->L.mask, mask, BT);
 
   if (point == 0) {
-    ops.embedding_forward(point_buf(ctx, 0), ids, embeds, pos, m->wte, m->wpe, (int)BT, (int)C, (int)V,
-                          cfg.n_positions);
     // Point 0 of a kept forward is the token embeddings (before any position row): keep them for inq_get_hidden.
-    if (flags & INQ_FWD_KEEP_FOR_BACKWARD) {
-      float* tok = ctx->buf(ctx->L.tok_emb);
+    const bool keep = (flags & INQ_FWD_KEEP_FOR_BACKWARD) != 0;
+    float* tok = keep ? ctx->buf(ctx->L.tok_emb) : nullptr;
+    const float* emb = embeds;
+    if (embeds && !ctx->on_host()) {  // the device copy: in tok when kept, else in place in the residual stream
+      float* dst = keep ? tok : point_buf(ctx, 0);
+      q.upload(dst, embeds, sizeof(float) * BT * C);
+      emb = dst;
+    }
+    ops.embedding_forward(point_buf(ctx, 0), ids_d, emb, ctx->buf<int32_t>(ctx->L.pos), m->wte, m->wpe, (int)BT,
+                          (int)C, (int)V, cfg.n_positions);
+    if (keep) {
       if (ids)
-        for (int64_t i = 0; i < BT; ++i) std::memcpy(tok + i * C, m->wte + (int64_t)ids[i] * C, sizeof(float) * C);
-      else
+        q.gather_rows(tok, m->wte, ids_d, BT, C);
+      else if (ctx->on_host())
         std::memcpy(tok, embeds, sizeof(float) * BT * C);
     }
   } else {
-    std::memcpy(point_buf(ctx, point), embeds, sizeof(float) * BT * C);
+    q.upload(point_buf(ctx, point), embeds, sizeof(float) * BT * C);
   }
   const BlockFns& block = block_of(ctx);
-  for (int l = point; l < cfg.n_layer; ++l) block.forward(ctx, l, batch, seq, mask, fill_cache);
+  for (int l = point; l < cfg.n_layer; ++l) block.forward(ctx, l, batch, seq, mask_d, fill_cache);
   final_norm_forward(ctx, ln_out, point_buf(ctx, cfg.n_layer), (int)BT);
   if (logits_mode == INQ_LOGITS_ALL) {
-    ops.matmul_forward(logits, ln_out, m->lm_head, nullptr, (int)BT, (int)C, (int)V, 1, ws);
+    lm_head_to_host(ctx, ln_out, (int)BT, logits);
   } else if (logits_mode == INQ_LOGITS_LAST) {
-    for (int b = 0; b < batch; ++b)
-      std::memcpy(attn_y + b * C, ln_out + ((int64_t)b * seq + seq - 1) * C, sizeof(float) * C);
-    ops.matmul_forward(logits, attn_y, m->lm_head, nullptr, batch, (int)C, (int)V, 1, ws);
+    q.copy_rows(attn_y, C, ln_out + (int64_t)(seq - 1) * C, (int64_t)seq * C, batch, C);
+    lm_head_to_host(ctx, attn_y, batch, logits);
   }
 
   if (fill_cache) {
-    int32_t* cmask = ctx->buf<int32_t>(ctx->L.cache_mask);
-    int32_t* count = ctx->buf<int32_t>(ctx->L.cache_count);
+    int32_t* cmask = ctx->hbuf(ctx->L.cache_mask);
+    int32_t* count = ctx->hbuf(ctx->L.cache_count);
     for (int b = 0; b < batch; ++b) {
       count[b] = 0;
       for (int t = 0; t < seq; ++t) {
@@ -194,6 +234,7 @@ void decoder_forward(Context* ctx, int point, int batch, int seq, const int32_t*
         count[b] += v;
       }
     }
+    ctx->push_ints(ctx->L.cache_mask, (int64_t)(batch - 1) * ctx->max_seq + seq);
     ctx->cache_batch = batch;
     ctx->cache_len = seq;
   }
@@ -203,6 +244,7 @@ void decoder_forward(Context* ctx, int point, int batch, int seq, const int32_t*
 }
 
 void decoder_get_attention(Context* ctx, int layer, float* out) {
+  const Bound bound(ctx->queue);
   const inq_model_config& cfg = ctx->model->cfg;
   INQ_CHECK(ctx->kept_attention, INQ_ERR_STATE,
             "no forward kept with INQ_FWD_KEEP_ATTENTION (or a later forward/prefill replaced it)");
@@ -211,24 +253,25 @@ void decoder_get_attention(Context* ctx, int layer, float* out) {
   INQ_CHECK(layer >= ctx->fwd_point, INQ_ERR_INVALID_ARGUMENT,
             "layer %d precedes point %d, where the kept forward started: it did not run", layer, ctx->fwd_point);
   const int64_t n = (int64_t)ctx->fwd_batch * cfg.n_head * ctx->fwd_seq * ctx->fwd_seq;
-  std::memcpy(out, ctx->buf(ctx->L.att) + (layer % ctx->L.att_slots) * att_slot_elems(ctx), sizeof(float) * n);
+  ctx->queue->download(out, ctx->buf(ctx->L.att) + (layer % ctx->L.att_slots) * att_slot_elems(ctx),
+                       sizeof(float) * n);
 }
 
 void decoder_get_hidden(Context* ctx, int point, float* out) {
+  const Bound bound(ctx->queue);
   INQ_CHECK(ctx->kept, INQ_ERR_STATE,
             "no forward kept for backward (run a forward with INQ_FWD_KEEP_FOR_BACKWARD; a later forward, prefill or "
             "cache step replaces it)");
   check_point(ctx, point, "inq_get_hidden");
   const int64_t n = (int64_t)ctx->fwd_batch * ctx->fwd_seq * ctx->model->cfg.n_embd;
   const float* src = point == 0 ? ctx->buf(ctx->L.tok_emb) : point_buf(ctx, point);
-  std::memcpy(out, src, sizeof(float) * n);
+  ctx->queue->download(out, src, sizeof(float) * n);
 }
 
-void decoder_backward(Context* ctx, int point, int batch, int n_cot, const int32_t* positions, const float* dlogits,
-                   float* d_out) {
-  const Model* m = ctx->model;
-  const inq_model_config& cfg = m->cfg;
-  const Ops& ops = *ctx->ops;
+namespace {
+
+// Checks of inq_backward (shared with inq_backward_step); returns R = batch * n_cot.
+int check_backward(const Context* ctx, int point, int batch, int n_cot, const int32_t* positions) {
   INQ_CHECK(ctx->kept, INQ_ERR_STATE,
             "no forward kept for backward (run inq_forward with INQ_FWD_KEEP_FOR_BACKWARD; a later forward, prefill "
             "or cache step replaces it)");
@@ -243,11 +286,42 @@ void decoder_backward(Context* ctx, int point, int batch, int n_cot, const int32
   for (int r = 0; r < R; ++r)
     INQ_CHECK(positions[r] < T, INQ_ERR_INVALID_ARGUMENT, "positions[%d, %d] = %d is beyond the forward's seq %d",
               r / n_cot, r % n_cot, positions[r], T);
+  return R;
+}
+
+// The backward of a checked call with dlogits already where the ops read them (the caller's buffer on the CPU, an
+// arena buffer on a device).
+void backward_core(Context* ctx, int point, int batch, int n_cot, const int32_t* positions, const float* dlogits,
+                   float* d_out);
+
+}  // namespace
+
+void decoder_backward(Context* ctx, int point, int batch, int n_cot, const int32_t* positions, const float* dlogits,
+                   float* d_out) {
+  const Bound bound(ctx->queue);
+  const int R = check_backward(ctx, point, batch, n_cot, positions);
+  const float* dl = dlogits;
+  if (!ctx->on_host()) {
+    float* dev = ctx->buf(ctx->L.step_dlogits);
+    ctx->queue->upload(dev, dlogits, sizeof(float) * (size_t)R * ctx->model->cfg.vocab_size);
+    dl = dev;
+  }
+  backward_core(ctx, point, batch, n_cot, positions, dl, d_out);
+}
+
+namespace {
+
+void backward_core(Context* ctx, int point, int batch, int n_cot, const int32_t* positions, const float* dlogits,
+                   float* d_out) {
+  const Model* m = ctx->model;
+  const inq_model_config& cfg = m->cfg;
+  const Ops& ops = *ctx->ops;
+  const int R = batch * n_cot, T = ctx->fwd_seq;
   const int64_t C = cfg.n_embd, V = cfg.vocab_size;
   // Causal: a cotangent at position p has zero gradient beyond p, so it owns only gradient rows for positions 0..p
   // (none for a negative position), packed back to back: the GEMMs run over sum(p + 1) rows instead of R * T.
-  int32_t* start = ctx->buf<int32_t>(ctx->L.row_start);
-  int32_t* owner = ctx->buf<int32_t>(ctx->L.row_owner);
+  int32_t* start = ctx->hbuf(ctx->L.row_start);
+  int32_t* owner = ctx->hbuf(ctx->L.row_owner);
   start[0] = 0;
   for (int r = 0; r < R; ++r) {
     const int len = positions[r] >= 0 ? positions[r] + 1 : 0;
@@ -257,7 +331,10 @@ void decoder_backward(Context* ctx, int point, int batch, int n_cot, const int32
   const int rows = start[R];
   if (rows > 0) {
     const Workspace ws = workspace(ctx);
-    const RowMap map{R, rows, n_cot, T, start, owner};
+    ctx->push_ints(ctx->L.row_start, R + 1);
+    ctx->push_ints(ctx->L.row_owner, rows);
+    // The ops read the device copies of the tables.
+    const RowMap map{R, rows, n_cot, T, ctx->buf<int32_t>(ctx->L.row_start), ctx->buf<int32_t>(ctx->L.row_owner)};
     float* c1 = ctx->buf(ctx->L.c1);
     float* dlnf = ctx->buf(ctx->L.dlnf);
     ops.matmul_backward_input(dlnf, dlogits, m->lm_head, R, (int)C, (int)V, 1, ws);
@@ -268,13 +345,27 @@ void decoder_backward(Context* ctx, int point, int batch, int n_cot, const int32
     for (int l = cfg.n_layer - 1; l >= point; --l) block.backward(ctx, l, map);
   }
   // At point 0 a position row (GPT-2) is added to the token embedding: its gradient passes through unchanged.
-  for (int r = 0; r < R; ++r) {
+  if (ctx->on_host()) {
+    for (int r = 0; r < R; ++r) {
+      const int len = start[r + 1] - start[r];
+      float* out = d_out + (int64_t)r * T * C;
+      if (len > 0) std::memcpy(out, ctx->buf(ctx->L.g) + (int64_t)start[r] * C, sizeof(float) * len * C);
+      std::memset(out + (int64_t)len * C, 0, sizeof(float) * (size_t)(T - len) * C);
+    }
+    return;
+  }
+  // Device: the packed rows come down into the front of d_out (rows <= R * T), then spread out in place, last
+  // cotangent first (each block moves to an offset >= its own).
+  if (rows > 0) ctx->queue->download(d_out, ctx->buf(ctx->L.g), sizeof(float) * (size_t)rows * C);
+  for (int r = R - 1; r >= 0; --r) {
     const int len = start[r + 1] - start[r];
     float* out = d_out + (int64_t)r * T * C;
-    if (len > 0) std::memcpy(out, ctx->buf(ctx->L.g) + (int64_t)start[r] * C, sizeof(float) * len * C);
+    if (len > 0) std::memmove(out, d_out + (int64_t)start[r] * C, sizeof(float) * len * C);
     std::memset(out + (int64_t)len * C, 0, sizeof(float) * (size_t)(T - len) * C);
   }
 }
+
+}  // namespace
 
 namespace {
 
@@ -284,8 +375,15 @@ void gather_final_norm(Context* ctx, int g0, int n, const int32_t* b, const int3
   const int64_t C = ctx->model->cfg.n_embd;
   const float* ln_out = ctx->buf(ctx->L.ln_out);
   float* gather = ctx->buf(ctx->L.step_gather) + (int64_t)g0 * C;
-  for (int i = 0; i < n; ++i)
-    std::memcpy(gather + (int64_t)i * C, ln_out + ((int64_t)b[i] * ctx->fwd_seq + t[i]) * C, sizeof(float) * C);
+  if (ctx->on_host()) {
+    for (int i = 0; i < n; ++i)
+      std::memcpy(gather + (int64_t)i * C, ln_out + ((int64_t)b[i] * ctx->fwd_seq + t[i]) * C, sizeof(float) * C);
+    return;
+  }
+  int32_t* idx = ctx->hbuf(ctx->L.gather_idx) + g0;
+  for (int i = 0; i < n; ++i) idx[i] = b[i] * ctx->fwd_seq + t[i];
+  ctx->push_ints(ctx->L.gather_idx + sizeof(int32_t) * g0, n);
+  ctx->queue->gather_rows(gather, ln_out, ctx->buf<int32_t>(ctx->L.gather_idx) + g0, n, C);
 }
 
 void lm_head_rows(Context* ctx, int n) {
@@ -312,6 +410,7 @@ void decoder_step_scores(Context* ctx, const inq_step_fn_args* args, int n_rows,
                       const int32_t* positions, const int32_t* targets, const int32_t* contrast_targets,
                       const int32_t* contrast_batch_index, const int32_t* contrast_positions,
                       const float* contrast_logits, float* scores) {
+  const Bound bound(ctx->queue);
   const StepFnParams prm = step_fn_params(args, false, true);
   INQ_CHECK(ctx->scorable, INQ_ERR_STATE,
             "no forward to score (run inq_forward, inq_forward_from_hidden or inq_cache_prefill; a cache step "
@@ -336,8 +435,8 @@ void decoder_step_scores(Context* ctx, const inq_step_fn_args* args, int n_rows,
 
   const int S = ctx->L.step_rows;
   float* logits = ctx->buf(ctx->L.step_logits);
-  int32_t* tgt = ctx->buf<int32_t>(ctx->L.step_tgt);
-  int32_t* ctgt = ctx->buf<int32_t>(ctx->L.step_ctgt);
+  int32_t* tgt = ctx->hbuf(ctx->L.step_tgt);
+  int32_t* ctgt = ctx->hbuf(ctx->L.step_ctgt);
   float* out = ctx->buf(ctx->L.step_scores);
   for (int r0 = 0; r0 < n_rows; r0 += S) {
     const int n = n_rows - r0 < S ? n_rows - r0 : S;
@@ -348,20 +447,26 @@ void decoder_step_scores(Context* ctx, const inq_step_fn_args* args, int n_rows,
     if (contrast_positions) {
       contrast = logits + (int64_t)n * V;
     } else if (contrast_logits) {
-      std::memcpy(logits + (int64_t)n * V, contrast_logits + (int64_t)r0 * V, sizeof(float) * n * V);
+      ctx->queue->upload(logits + (int64_t)n * V, contrast_logits + (int64_t)r0 * V, sizeof(float) * n * V);
       contrast = logits + (int64_t)n * V;
     }
     std::memcpy(tgt, targets + r0, sizeof(int32_t) * n);
-    if (contrast_targets) std::memcpy(ctgt, contrast_targets + r0, sizeof(int32_t) * n);
-    ctx->ops->step_fn_scores(out, logits, contrast, tgt, contrast_targets ? ctgt : nullptr, n, V, prm,
+    ctx->push_ints(ctx->L.step_tgt, n);
+    if (contrast_targets) {
+      std::memcpy(ctgt, contrast_targets + r0, sizeof(int32_t) * n);
+      ctx->push_ints(ctx->L.step_ctgt, n);
+    }
+    ctx->ops->step_fn_scores(out, logits, contrast, ctx->buf<int32_t>(ctx->L.step_tgt),
+                             contrast_targets ? ctx->buf<int32_t>(ctx->L.step_ctgt) : nullptr, n, V, prm,
                              workspace(ctx));
-    std::memcpy(scores + r0, out, sizeof(float) * n);
+    ctx->queue->download(scores + r0, out, sizeof(float) * n);
   }
 }
 
 void decoder_backward_step(Context* ctx, const inq_step_fn_args* args, int point, int batch, int n_cot,
                         const int32_t* positions, const int32_t* targets, const int32_t* contrast_targets,
                         const float* contrast_logits, float* d_out, float* scores) {
+  const Bound bound(ctx->queue);
   const StepFnParams prm = step_fn_params(args, true, contrast_logits == nullptr);
   INQ_CHECK(ctx->kept, INQ_ERR_STATE,
             "no forward kept for backward (run a forward with INQ_FWD_KEEP_FOR_BACKWARD; a later forward, prefill "
@@ -382,11 +487,11 @@ void decoder_backward_step(Context* ctx, const inq_step_fn_args* args, int point
   if (contrast_targets) check_step_ids(contrast_targets, R, V, "contrast_targets", positions);
 
   // Rows with a negative position carry no cotangent: they are computed on row (b, 0) with id 0 and then zeroed.
-  int32_t* tgt = ctx->buf<int32_t>(ctx->L.step_tgt);
-  int32_t* ctgt = ctx->buf<int32_t>(ctx->L.step_ctgt);
-  // The row map's buffers are scratch until decoder_backward rebuilds them.
-  int32_t* rb = ctx->buf<int32_t>(ctx->L.row_start);  // R + 1 entries
-  int32_t* rt = ctx->buf<int32_t>(ctx->L.row_owner);  // R * max_seq entries
+  int32_t* tgt = ctx->hbuf(ctx->L.step_tgt);
+  int32_t* ctgt = ctx->hbuf(ctx->L.step_ctgt);
+  // The row map's (host) tables are scratch until the backward rebuilds them.
+  int32_t* rb = ctx->hbuf(ctx->L.row_start);  // R + 1 entries
+  int32_t* rt = ctx->hbuf(ctx->L.row_owner);  // R * max_seq entries
   for (int r = 0; r < R; ++r) {
     const bool live = positions[r] >= 0;
     rb[r] = r / n_cot;
@@ -394,28 +499,33 @@ void decoder_backward_step(Context* ctx, const inq_step_fn_args* args, int point
     tgt[r] = live ? targets[r] : 0;
     ctgt[r] = live ? (contrast_targets ? contrast_targets[r] : targets[r]) : 0;
   }
+  ctx->push_ints(ctx->L.step_tgt, R);
+  ctx->push_ints(ctx->L.step_ctgt, R);
   gather_final_norm(ctx, 0, R, rb, rt);
   lm_head_rows(ctx, R);
   float* logits = ctx->buf(ctx->L.step_logits);
   const float* contrast = nullptr;
   if (contrast_logits) {
     float* c = logits + (int64_t)ctx->L.step_rows * V;
-    std::memcpy(c, contrast_logits, sizeof(float) * R * V);
+    ctx->queue->upload(c, contrast_logits, sizeof(float) * R * V);
     contrast = c;
   }
   float* dlogits = ctx->buf(ctx->L.step_dlogits);
   float* out = ctx->buf(ctx->L.step_scores);
-  ctx->ops->step_fn_dlogits(dlogits, out, logits, contrast, tgt, ctgt, R, V, prm, workspace(ctx));
+  ctx->ops->step_fn_dlogits(dlogits, out, logits, contrast, ctx->buf<int32_t>(ctx->L.step_tgt),
+                            ctx->buf<int32_t>(ctx->L.step_ctgt), R, V, prm, workspace(ctx));
   for (int r = 0; r < R; ++r)
-    if (positions[r] < 0) {
-      std::memset(dlogits + (int64_t)r * V, 0, sizeof(float) * V);
-      out[r] = std::numeric_limits<float>::quiet_NaN();
-    }
-  if (scores) std::memcpy(scores, out, sizeof(float) * R);
-  decoder_backward(ctx, point, batch, n_cot, positions, dlogits, d_out);
+    if (positions[r] < 0) ctx->queue->zero(dlogits + (int64_t)r * V, sizeof(float) * V);
+  if (scores) {
+    ctx->queue->download(scores, out, sizeof(float) * R);
+    for (int r = 0; r < R; ++r)
+      if (positions[r] < 0) scores[r] = std::numeric_limits<float>::quiet_NaN();
+  }
+  backward_core(ctx, point, batch, n_cot, positions, dlogits, d_out);
 }
 
 void decoder_cache_step(Context* ctx, int batch, const int32_t* next_ids, float* logits) {
+  const Bound bound(ctx->queue);
   const Model* m = ctx->model;
   const inq_model_config& cfg = m->cfg;
   const Ops& ops = *ctx->ops;
@@ -425,8 +535,8 @@ void decoder_cache_step(Context* ctx, int batch, const int32_t* next_ids, float*
   INQ_CHECK(ctx->cache_len < ctx->max_seq, INQ_ERR_CAPACITY, "the KV cache is full (%d positions = max_seq)",
             ctx->cache_len);
   check_ids(next_ids, batch, cfg.vocab_size, "next_ids");
-  int32_t* count = ctx->buf<int32_t>(ctx->L.cache_count);
-  int32_t* pos = ctx->buf<int32_t>(ctx->L.pos);
+  int32_t* count = ctx->hbuf(ctx->L.cache_count);
+  int32_t* pos = ctx->hbuf(ctx->L.pos);
   for (int b = 0; b < batch; ++b) {
     INQ_CHECK(count[b] < cfg.n_positions, INQ_ERR_CAPACITY, "row %d would reach position %d, beyond n_positions %d", b,
               count[b], cfg.n_positions);
@@ -434,18 +544,41 @@ void decoder_cache_step(Context* ctx, int batch, const int32_t* next_ids, float*
   }
   const int S = ctx->max_seq, len = ctx->cache_len;
   const int64_t C = cfg.n_embd, V = cfg.vocab_size;
-  int32_t* cmask = ctx->buf<int32_t>(ctx->L.cache_mask);
+  int32_t* cmask = ctx->hbuf(ctx->L.cache_mask);
   for (int b = 0; b < batch; ++b) cmask[(int64_t)b * S + len] = 1;
+  ctx->push_ints(ctx->L.pos, batch);
+  ctx->push_ints(ctx->L.cache_mask, (int64_t)(batch - 1) * S + len + 1);
+  const int32_t* ids_d = stage_ints(ctx, ctx->L.ids, next_ids, batch);
   ctx->kept = ctx->kept_attention = ctx->scorable = false;  // the step reuses the forward's buffers
   float* ln_out = ctx->buf(ctx->L.ln_out);
-  ops.embedding_forward(layer_bufs(ctx, 0).x, next_ids, nullptr, pos, m->wte, m->wpe, batch, (int)C, (int)V,
-                        cfg.n_positions);
+  ops.embedding_forward(layer_bufs(ctx, 0).x, ids_d, nullptr, ctx->buf<int32_t>(ctx->L.pos), m->wte, m->wpe, batch,
+                        (int)C, (int)V, cfg.n_positions);
   const BlockFns& block = block_of(ctx);
   for (int l = 0; l < cfg.n_layer; ++l) block.decode(ctx, l, batch, len);
   final_norm_forward(ctx, ln_out, point_buf(ctx, cfg.n_layer), batch);
-  ops.matmul_forward(logits, ln_out, m->lm_head, nullptr, batch, (int)C, (int)V, 1, workspace(ctx));
+  lm_head_to_host(ctx, ln_out, batch, logits);
   for (int b = 0; b < batch; ++b) ++count[b];
   ctx->cache_len = len + 1;
+}
+
+void decoder_embed_tokens(Context* ctx, const int32_t* ids, int n, float* out) {
+  const Bound bound(ctx->queue);
+  const int64_t C = ctx->model->cfg.n_embd;
+  const float* wte = ctx->model->wte;
+  if (ctx->on_host()) {
+    for (int i = 0; i < n; ++i) std::memcpy(out + (int64_t)i * C, wte + (int64_t)ids[i] * C, sizeof(float) * C);
+    return;
+  }
+  // Blocks of 2 * step_rows rows gathered into step_gather, then downloaded.
+  const int block = 2 * ctx->L.step_rows;
+  float* rows = ctx->buf(ctx->L.step_gather);
+  for (int r0 = 0; r0 < n; r0 += block) {
+    const int k = n - r0 < block ? n - r0 : block;
+    std::memcpy(ctx->hbuf(ctx->L.gather_idx), ids + r0, sizeof(int32_t) * k);
+    ctx->push_ints(ctx->L.gather_idx, k);
+    ctx->queue->gather_rows(rows, wte, ctx->buf<int32_t>(ctx->L.gather_idx), k, C);
+    ctx->queue->download(out + (int64_t)r0 * C, rows, sizeof(float) * (size_t)k * C);
+  }
 }
 
 }  // namespace inq

@@ -23,6 +23,8 @@ void decoder_backward_step(Context* ctx, const inq_step_fn_args* args, int point
                            const int32_t* positions, const int32_t* targets, const int32_t* contrast_targets,
                            const float* contrast_logits, float* d_out, float* scores);
 void decoder_cache_step(Context* ctx, int batch, const int32_t* next_ids, float* logits);
+// Token embedding rows (no positions) of n range-checked ids into the caller's out [n, C].
+void decoder_embed_tokens(Context* ctx, const int32_t* ids, int n, float* out);
 
 // ---- what the family blocks share with the graph
 

@@ -167,17 +167,18 @@ void validate_config(const inq_model_config* c) {
 
 Model* model_create(const inq_model_config* cfg, int device) {
   validate_config(cfg);
-  check_cpu_device(device);
+  Device& dev = inq::device(device);
   Model* m = new Model();
   m->cfg = *cfg;
   m->device = device;
-  m->ops = &cpu_ops();
+  m->dev = &dev;
+  m->ops = &dev.ops();
   if (cfg->arch == INQ_ARCH_LLAMA)
     add_llama(m, cfg);
   else
     add_gpt2(m, cfg);
   try {
-    m->weights = (float*)aligned_alloc_or_throw(m->weight_floats * sizeof(float), "model weights");
+    m->weights = (float*)dev.alloc(m->weight_floats * sizeof(float), "model weights");
   } catch (...) {
     delete m;
     throw;
@@ -203,7 +204,7 @@ void model_set_tensor(Model* m, const char* name, const float* data, const int64
   for (int64_t i = 0; i < t.numel; ++i)
     INQ_CHECK(std::isfinite(data[i]), INQ_ERR_INVALID_ARGUMENT, "tensor '%s': element %lld is not finite (%g)", name,
               (long long)i, (double)data[i]);
-  std::memcpy(m->weights + t.offset, data, sizeof(float) * (size_t)t.numel);
+  m->dev->upload_sync(m->weights + t.offset, data, sizeof(float) * (size_t)t.numel);
   t.set = true;
 }
 
@@ -261,4 +262,6 @@ void model_finalize(Model* m) {
 
 }  // namespace inq
 
-inq_model::~inq_model() { inq::aligned_free(weights); }
+inq_model::~inq_model() {
+  if (dev) dev->release(weights);
+}

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common.h"
+#include "device.h"
 #include "ops.h"
 
 namespace inq {
@@ -46,10 +47,11 @@ inline bool uses_rmsnorm(const inq_model_config& c) { return c.arch == INQ_ARCH_
 struct inq_model {
   inq_model_config cfg;
   int device;
+  inq::Device* dev = nullptr;  // where the weights live and whose ops the contexts run
   const inq::Ops* ops;
   std::vector<inq::TensorSlot> tensors;
   std::unordered_map<std::string, int> index;
-  float* weights = nullptr;
+  float* weights = nullptr;  // device memory (host memory on the CPU)
   size_t weight_floats = 0;
   bool finalized = false;
   // One reference for the caller's handle plus one per context: the last release frees the model.

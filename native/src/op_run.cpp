@@ -2,10 +2,13 @@
 // Argument lists are documented in include/inseq_native.h; counts are checked exactly.
 #include <cmath>
 #include <cstring>
+#include <deque>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common.h"
+#include "device.h"
 #include "ops.h"
 #include "step_fn.h"
 
@@ -47,35 +50,82 @@ int flag(const int64_t* dims, int i, const char* what, int lo, int hi) {
   return (int)dims[i];
 }
 
-// The identity map of a single-op call: `rows` cotangents of `len` positions each, reading their own saved rows.
-struct IdentityMap {
-  std::vector<int32_t> start, owner;
-  RowMap map;
-  IdentityMap(int rows, int len) : start(rows + 1), owner((size_t)rows * len) {
+// The buffers of one op call as the chosen device's ops see them. On the CPU: the caller's buffers themselves and
+// host scratch. On a device: copies of the inputs, of the (poisoned) outputs, of the identity maps and scratch,
+// all freed when the call ends; the outputs are copied back by finish().
+class OpMemory {
+ public:
+  explicit OpMemory(Device& dev) : dev_(dev) {
+    if (!dev.host_memory()) {
+      queue_.reset(dev.make_queue(false));
+      queue_->bind();
+    }
+  }
+  ~OpMemory() {
+    if (queue_) queue_->unbind();
+  }
+  template <typename T = float>
+  const T* in(const void* host, int64_t count) {
+    if (!queue_ || !host) return static_cast<const T*>(host);
+    void* d = take(sizeof(T) * count, "an op input");
+    queue_->upload(d, host, sizeof(T) * count);
+    return static_cast<const T*>(d);
+  }
+  // Outputs start as the caller's buffer, so an element the op does not write keeps the caller's poison.
+  float* out(float* host, int64_t count) {
+    if (!queue_) return host;
+    float* d = static_cast<float*>(take(sizeof(float) * count, "an op output"));
+    queue_->upload(d, host, sizeof(float) * count);
+    pending_.push_back({host, d, count});
+    return d;
+  }
+  float* scratch(int64_t floats, size_t align = 64) {
+    if (queue_) return static_cast<float*>(take(sizeof(float) * floats, "op scratch"));
+    host_scratch_.emplace_back((size_t)floats + align / sizeof(float));
+    float* p = host_scratch_.back().data();
+    while (((uintptr_t)p & (align - 1)) != 0) ++p;  // the packed GEMM panels rely on 64-byte alignment
+    return p;
+  }
+  // The identity map of a single-op call: `rows` cotangents of `len` positions each, reading their own saved rows.
+  RowMap identity(int rows, int len) {
+    host_ints_.emplace_back((size_t)rows + 1);
+    std::vector<int32_t>& start = host_ints_.back();
     for (int r = 0; r <= rows; ++r) start[r] = r * len;
+    host_ints_.emplace_back((size_t)rows * len);
+    std::vector<int32_t>& owner = host_ints_.back();
     for (size_t n = 0; n < owner.size(); ++n) owner[n] = (int32_t)(n / len);
-    map = RowMap{rows, rows * len, 1, len, start.data(), owner.data()};
+    return RowMap{rows, rows * len, 1, len, in<int32_t>(start.data(), (int64_t)start.size()),
+                  in<int32_t>(owner.data(), (int64_t)owner.size())};
   }
-};
+  void finish() {
+    if (!queue_) return;
+    for (const Pending& p : pending_) queue_->download(p.host, p.dev, sizeof(float) * p.count);
+    queue_->finish();
+  }
 
-struct OwnedWorkspace {
-  std::vector<float> data;
-  Workspace ws;
-  explicit OwnedWorkspace(const Ops& ops) {
-    const int slots = num_threads();
-    data.resize((size_t)slots * ops.matmul_workspace_floats + 16);
-    // Align to 64 bytes inside the vector: the packed GEMM panels rely on it.
-    float* p = data.data();
-    while (((uintptr_t)p & 63) != 0) ++p;
-    ws = Workspace{p, slots, ops.matmul_workspace_floats};
+ private:
+  struct Pending {
+    float* host;
+    const float* dev;
+    int64_t count;
+  };
+  void* take(size_t bytes, const char* what) {
+    owned_.emplace_back(new DeviceBuffer(dev_, bytes, what));
+    return owned_.back()->get<void>();
   }
+  Device& dev_;
+  std::vector<std::unique_ptr<DeviceBuffer>> owned_;
+  std::unique_ptr<Queue> queue_;  // destroyed first: its stream is drained before the buffers are freed
+  std::vector<Pending> pending_;
+  std::deque<std::vector<float>> host_scratch_;  // deque: references stay valid as it grows
+  std::deque<std::vector<int32_t>> host_ints_;
 };
 
 }  // namespace
 
 int32_t run_op(int32_t device, const char* op_name, const int64_t* dims, int32_t n_dims, const void* const* inputs,
                int32_t n_inputs, float* const* outputs, int32_t n_outputs, const float* scalars, int32_t n_scalars) {
-  check_cpu_device(device);
+  Device& dev = inq::device(device);
   INQ_CHECK_NOT_NULL(op_name);
   const std::string op = op_name;
   const OpSpec* spec = nullptr;
@@ -102,43 +152,53 @@ int32_t run_op(int32_t device, const char* op_name, const int64_t* dims, int32_t
   for (int i = 0; i < n_scalars; ++i)
     INQ_CHECK(std::isfinite(scalars[i]), INQ_ERR_INVALID_ARGUMENT, "op '%s': scalars[%d] is not finite", op_name, i);
 
-  const Ops& ops = cpu_ops();
-  auto in = [&](int i) { return static_cast<const float*>(inputs[i]); };
-  auto in_i = [&](int i) { return static_cast<const int32_t*>(inputs[i]); };
+  const Ops& ops = dev.ops();
+  OpMemory mem(dev);
+  // Host views (argument checks) and the op's views (mem.in / mem.out: copies on a device) of the caller's buffers.
+  auto host_i = [&](int i) { return static_cast<const int32_t*>(inputs[i]); };
+  auto in = [&](int i, int64_t n) { return mem.in<float>(inputs[i], n); };
+  auto in_i = [&](int i, int64_t n) { return mem.in<int32_t>(inputs[i], n); };
+  auto out = [&](int i, int64_t n) { return mem.out(outputs[i], n); };
 
   if (op == "embedding_forward") {
     const int N = dim(dims, 0, "N"), C = dim(dims, 1, "C"), V = dim(dims, 2, "V"), P = dim(dims, 3, "P");
     for (int n = 0; n < N; ++n) {
-      INQ_CHECK(in_i(0)[n] >= 0 && in_i(0)[n] < V, INQ_ERR_INVALID_ARGUMENT, "ids[%d] = %d outside [0, %d)", n,
-                in_i(0)[n], V);
-      INQ_CHECK(in_i(1)[n] >= 0 && in_i(1)[n] < P, INQ_ERR_INVALID_ARGUMENT, "pos[%d] = %d outside [0, %d)", n,
-                in_i(1)[n], P);
+      INQ_CHECK(host_i(0)[n] >= 0 && host_i(0)[n] < V, INQ_ERR_INVALID_ARGUMENT, "ids[%d] = %d outside [0, %d)", n,
+                host_i(0)[n], V);
+      INQ_CHECK(host_i(1)[n] >= 0 && host_i(1)[n] < P, INQ_ERR_INVALID_ARGUMENT, "pos[%d] = %d outside [0, %d)", n,
+                host_i(1)[n], P);
     }
-    ops.embedding_forward(outputs[0], in_i(0), nullptr, in_i(1), in(2), in(3), N, C, V, P);
+    ops.embedding_forward(out(0, (int64_t)N * C), in_i(0, N), nullptr, in_i(1, N), in(2, (int64_t)V * C),
+                          in(3, (int64_t)P * C), N, C, V, P);
   } else if (op == "layernorm_forward") {
     const int N = dim(dims, 0, "N"), C = dim(dims, 1, "C");
     INQ_CHECK(scalars[0] > 0.0f, INQ_ERR_INVALID_ARGUMENT, "eps must be > 0 (got %g)", (double)scalars[0]);
-    ops.layernorm_forward(outputs[0], outputs[1], outputs[2], in(0), in(1), in(2), N, C, scalars[0]);
+    const int64_t NC = (int64_t)N * C;
+    ops.layernorm_forward(out(0, NC), out(1, N), out(2, N), in(0, NC), in(1, C), in(2, C), N, C, scalars[0]);
   } else if (op == "layernorm_backward") {
     const int N = dim(dims, 0, "N"), C = dim(dims, 1, "C");
-    ops.layernorm_backward(outputs[0], in(0), in(1), in(2), in(3), in(4), IdentityMap(N, 1).map, C);
+    const int64_t NC = (int64_t)N * C;
+    ops.layernorm_backward(out(0, NC), in(0, NC), in(1, NC), in(2, C), in(3, N), in(4, N), mem.identity(N, 1), C);
   } else if (op == "matmul_forward" || op == "matmul_backward_input") {
     const int N = dim(dims, 0, "N"), K = dim(dims, 1, "K"), M = dim(dims, 2, "M");
     const int transB = flag(dims, 3, "transB", 0, 1);
-    OwnedWorkspace w(ops);
+    const int slots = dev.workspace_slots();
+    const Workspace ws{mem.scratch((int64_t)slots * ops.matmul_workspace_floats), slots, ops.matmul_workspace_floats};
+    const int64_t KM = (int64_t)K * M;
     if (op == "matmul_forward")
-      ops.matmul_forward(outputs[0], in(0), in(1), in(2), N, K, M, transB, w.ws);
+      ops.matmul_forward(out(0, (int64_t)N * M), in(0, (int64_t)N * K), in(1, KM), in(2, M), N, K, M, transB, ws);
     else
-      ops.matmul_backward_input(outputs[0], in(0), in(1), N, K, M, transB, w.ws);
+      ops.matmul_backward_input(out(0, (int64_t)N * K), in(0, (int64_t)N * M), in(1, KM), N, K, M, transB, ws);
   } else if (op == "gelu_forward" || op == "gelu_backward") {
     const int N = dim(dims, 0, "N");
     const int kind = flag(dims, 1, "kind", INQ_ACT_GELU_TANH, INQ_ACT_SILU);
     if (op == "gelu_forward")
-      ops.activation_forward(outputs[0], in(0), N, kind);
+      ops.activation_forward(out(0, N), in(0, N), N, kind);
     else
-      ops.activation_backward(outputs[0], in(0), in(1), IdentityMap(N, 1).map, 1, kind);
+      ops.activation_backward(out(0, N), in(0, N), in(1, N), mem.identity(N, 1), 1, kind);
   } else if (op == "residual_forward") {
-    ops.residual_forward(outputs[0], in(0), in(1), dim(dims, 0, "N"));
+    const int N = dim(dims, 0, "N");
+    ops.residual_forward(out(0, N), in(0, N), in(1, N), N);
   } else if (op == "step_fn_scores" || op == "step_fn_dlogits") {
     const int R = dim(dims, 0, "R"), V = dim(dims, 1, "V");
     inq_step_fn_args a{(int32_t)sizeof(inq_step_fn_args), 0, 0, 0, scalars[0], 0};
@@ -148,25 +208,25 @@ int32_t run_op(int32_t device, const char* op_name, const int64_t* dims, int32_t
     a.min_tokens_to_keep = flag(dims, 5, "min_tokens_to_keep", 0, V);
     const bool dl = op == "step_fn_dlogits";
     const StepFnParams p = step_fn_params(&a, dl, inputs[1] == nullptr);
-    check_step_ids(in_i(2), R, V, "targets");
-    if (inputs[3]) check_step_ids(in_i(3), R, V, "contrast_targets");
-    const int slots = num_threads();
+    check_step_ids(host_i(2), R, V, "targets");
+    if (inputs[3]) check_step_ids(host_i(3), R, V, "contrast_targets");
+    const int slots = dev.workspace_slots();
     const size_t per = ops.step_fn_workspace_floats(V);
-    std::vector<float> buf((size_t)slots * per + 16);
-    float* w = buf.data();
-    while (((uintptr_t)w & 63) != 0) ++w;
-    const Workspace ws{w, slots, per};
+    const Workspace ws{mem.scratch((int64_t)slots * (int64_t)per + 16), slots, per};
+    const int64_t RV = (int64_t)R * V;
     if (dl)
-      ops.step_fn_dlogits(outputs[0], outputs[1], in(0), in(1), in_i(2), in_i(3), R, V, p, ws);
+      ops.step_fn_dlogits(out(0, RV), out(1, R), in(0, RV), in(1, RV), in_i(2, R), in_i(3, R), R, V, p, ws);
     else
-      ops.step_fn_scores(outputs[0], in(0), in(1), in_i(2), in_i(3), R, V, p, ws);
+      ops.step_fn_scores(out(0, R), in(0, RV), in(1, RV), in_i(2, R), in_i(3, R), R, V, p, ws);
   } else if (op == "rmsnorm_forward") {
     const int N = dim(dims, 0, "N"), C = dim(dims, 1, "C");
     INQ_CHECK(scalars[0] > 0.0f, INQ_ERR_INVALID_ARGUMENT, "eps must be > 0 (got %g)", (double)scalars[0]);
-    ops.rmsnorm_forward(outputs[0], outputs[1], in(0), in(1), N, C, scalars[0]);
+    const int64_t NC = (int64_t)N * C;
+    ops.rmsnorm_forward(out(0, NC), out(1, N), in(0, NC), in(1, C), N, C, scalars[0]);
   } else if (op == "rmsnorm_backward") {
     const int N = dim(dims, 0, "N"), C = dim(dims, 1, "C");
-    ops.rmsnorm_backward(outputs[0], in(0), in(1), in(2), in(3), IdentityMap(N, 1).map, C);
+    const int64_t NC = (int64_t)N * C;
+    ops.rmsnorm_backward(out(0, NC), in(0, NC), in(1, NC), in(2, C), in(3, N), mem.identity(N, 1), C);
   } else if (op == "rope_forward" || op == "rope_backward") {
     const int N = dim(dims, 0, "N"), W = dim(dims, 1, "W"), n_heads = dim(dims, 2, "n_heads"), hd = dim(dims, 3, "hd");
     INQ_CHECK(hd % 2 == 0 && hd <= 1024, INQ_ERR_INVALID_ARGUMENT, "hd %d must be even and <= 1024", hd);
@@ -174,16 +234,19 @@ int32_t run_op(int32_t device, const char* op_name, const int64_t* dims, int32_t
               (long long)n_heads * hd, W);
     INQ_CHECK(scalars[0] > 0.0f, INQ_ERR_INVALID_ARGUMENT, "theta must be > 0 (got %g)", (double)scalars[0]);
     for (int n = 0; n < N; ++n)
-      INQ_CHECK(in_i(1)[n] >= 0, INQ_ERR_INVALID_ARGUMENT, "pos[%d] = %d is negative", n, in_i(1)[n]);
+      INQ_CHECK(host_i(1)[n] >= 0, INQ_ERR_INVALID_ARGUMENT, "pos[%d] = %d is negative", n, host_i(1)[n]);
+    const int64_t NW = (int64_t)N * W;
     if (op == "rope_forward")
-      ops.rope_forward(outputs[0], in(0), in_i(1), N, W, n_heads, hd, scalars[0]);
+      ops.rope_forward(out(0, NW), in(0, NW), in_i(1, N), N, W, n_heads, hd, scalars[0]);
     else
-      ops.rope_backward(outputs[0], in(0), in_i(1), IdentityMap(N, 1).map, W, n_heads, hd, scalars[0]);
+      ops.rope_backward(out(0, NW), in(0, NW), in_i(1, N), mem.identity(N, 1), W, n_heads, hd, scalars[0]);
   } else if (op == "swiglu_forward") {
-    ops.swiglu_forward(outputs[0], in(0), dim(dims, 0, "N"), dim(dims, 1, "I"));
+    const int N = dim(dims, 0, "N"), I = dim(dims, 1, "I");
+    ops.swiglu_forward(out(0, (int64_t)N * I), in(0, (int64_t)N * 2 * I), N, I);
   } else if (op == "swiglu_backward") {
     const int N = dim(dims, 0, "N"), I = dim(dims, 1, "I");
-    ops.swiglu_backward(outputs[0], in(0), in(1), IdentityMap(N, 1).map, I);
+    ops.swiglu_backward(out(0, (int64_t)N * 2 * I), in(0, (int64_t)N * I), in(1, (int64_t)N * 2 * I),
+                        mem.identity(N, 1), I);
   } else {  // [gqa_]attention_forward / [gqa_]attention_backward
     const bool gqa = op.rfind("gqa_", 0) == 0;
     const int B = dim(dims, 0, "B"), T = dim(dims, 1, "T"), C = dim(dims, 2, "C"), H = dim(dims, 3, "H");
@@ -192,19 +255,20 @@ int32_t run_op(int32_t device, const char* op_name, const int64_t* dims, int32_t
     INQ_CHECK(C % H == 0, INQ_ERR_SHAPE, "H (%d) must divide C (%d)", H, C);
     INQ_CHECK(H % KVH == 0, INQ_ERR_SHAPE, "KVH (%d) must divide H (%d)", KVH, H);
     const float scale = (scaled ? 1.0f / std::sqrt((float)(C / H)) : 1.0f) * scalars[0];
+    const int64_t BT = (int64_t)B * T, W = C + 2 * (int64_t)KVH * (C / H), att = (int64_t)B * H * T * T;
     if (op == "attention_forward" || op == "gqa_attention_forward") {
-      const int32_t* mask = in_i(1);
+      const int32_t* mask = host_i(1);
       if (mask)
-        for (int64_t i = 0; i < (int64_t)B * T; ++i)
+        for (int64_t i = 0; i < BT; ++i)
           INQ_CHECK(mask[i] == 0 || mask[i] == 1, INQ_ERR_INVALID_ARGUMENT, "mask[%lld] = %d is not 0 or 1",
                     (long long)i, mask[i]);
-      ops.attention_forward(outputs[0], outputs[1], in(0), mask, B, T, C, H, KVH, scale);
+      ops.attention_forward(out(0, BT * C), out(1, att), in(0, BT * W), in_i(1, BT), B, T, C, H, KVH, scale);
     } else {
-      std::vector<float> scratch((size_t)B * H * T);
-      ops.attention_backward(outputs[0], scratch.data(), in(0), in(1), in(2), IdentityMap(B, T).map, C, H, KVH,
-                             scale);
+      ops.attention_backward(out(0, BT * W), mem.scratch((int64_t)B * H * T), in(0, BT * C), in(1, BT * W),
+                             in(2, att), mem.identity(B, T), C, H, KVH, scale);
     }
   }
+  mem.finish();
   return INQ_OK;
 }
 
@@ -233,7 +297,7 @@ std::string build_info() {
 #else
   s += "; arch flags: portable";
 #endif
-  s += "; cuda: not built (no CUDA sources yet)";
+  s += "; " + cuda_build_info();
   return s;
 }
 

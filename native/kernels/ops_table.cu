@@ -1,0 +1,135 @@
+// The CUDA ops table: the same entries as the CPU's (src/ops.h), each running its launcher on the stream of the
+// queue bound to the calling thread (see Exec in common.cuh).
+#include "attention.cuh"
+#include "embedding.cuh"
+#include "gelu.cuh"
+#include "layernorm.cuh"
+#include "matmul.cuh"
+#include "residual.cuh"
+#include "rmsnorm.cuh"
+#include "rope.cuh"
+#include "step_functions.cuh"
+#include "swiglu.cuh"
+
+namespace inq {
+namespace cuda {
+
+namespace {
+
+cudaStream_t stream() { return exec().stream; }
+
+void op_embedding_forward(float* out, const int32_t* ids, const float* embeds, const int32_t* pos, const float* wte,
+                          const float* wpe, int N, int C, int V, int P) {
+  embedding_forward(out, ids, embeds, pos, wte, wpe, N, C, V, P, stream());
+}
+void op_layernorm_forward(float* out, float* mean, float* rstd, const float* x, const float* w, const float* b, int N,
+                          int C, float eps) {
+  layernorm_forward(out, mean, rstd, x, w, b, N, C, eps, stream());
+}
+void op_layernorm_backward(float* dx, const float* dy, const float* x, const float* w, const float* mean,
+                           const float* rstd, RowMap map, int C) {
+  layernorm_backward(dx, dy, x, w, mean, rstd, map, C, stream());
+}
+void op_rmsnorm_forward(float* out, float* rstd, const float* x, const float* w, int N, int C, float eps) {
+  rmsnorm_forward(out, rstd, x, w, N, C, eps, stream());
+}
+void op_rmsnorm_backward(float* dx, const float* dy, const float* x, const float* w, const float* rstd, RowMap map,
+                         int C) {
+  rmsnorm_backward(dx, dy, x, w, rstd, map, C, stream());
+}
+void op_rope_forward(float* out, const float* x, const int32_t* pos, int N, int W, int n_heads, int hd, float theta) {
+  rope_forward(out, x, pos, N, W, n_heads, hd, theta, stream());
+}
+void op_rope_backward(float* dx, const float* dy, const int32_t* pos, RowMap map, int W, int n_heads, int hd,
+                      float theta) {
+  rope_backward(dx, dy, pos, map, W, n_heads, hd, theta, stream());
+}
+void op_matmul_forward(float* out, const float* x, const float* w, const float* bias, int N, int K, int M, int transB,
+                       const Workspace& ws) {
+  matmul_forward(out, x, w, bias, N, K, M, transB, ws, stream());
+}
+void op_matmul_backward_input(float* dx, const float* dy, const float* w, int N, int K, int M, int transB,
+                              const Workspace& ws) {
+  matmul_backward_input(dx, dy, w, N, K, M, transB, ws, stream());
+}
+void op_activation_forward(float* out, const float* x, int64_t N, int kind) {
+  activation_forward(out, x, N, kind, stream());
+}
+void op_activation_backward(float* dx, const float* dy, const float* x, RowMap map, int W, int kind) {
+  activation_backward(dx, dy, x, map, W, kind, stream());
+}
+void op_swiglu_forward(float* out, const float* gu, int64_t N, int I) { swiglu_forward(out, gu, N, I, stream()); }
+void op_swiglu_backward(float* dgu, const float* dy, const float* gu, RowMap map, int I) {
+  swiglu_backward(dgu, dy, gu, map, I, stream());
+}
+void op_residual_forward(float* out, const float* a, const float* b, int64_t N) {
+  residual_forward(out, a, b, N, stream());
+}
+void op_attention_forward(float* out, float* att, const float* qkv, const int32_t* mask, int B, int T, int C, int H,
+                          int KVH, float scale) {
+  attention_forward(out, att, qkv, mask, B, T, C, H, KVH, scale, stream());
+}
+void op_attention_backward(float* dqkv, float* scratch, const float* dout, const float* qkv, const float* att,
+                           RowMap map, int C, int H, int KVH, float scale) {
+  attention_backward(dqkv, scratch, dout, qkv, att, map, C, H, KVH, scale, stream());
+}
+void op_kv_cache_write(float* kcache, float* vcache, const float* qkv, int B, int T, int S, int pos0, int C, int H,
+                       int KVH) {
+  kv_cache_write(kcache, vcache, qkv, B, T, S, pos0, C, H, KVH, stream());
+}
+void op_attention_decode(float* out, float* att, const float* qkv, const float* kcache, const float* vcache,
+                         const int32_t* mask, int B, int n_keys, int S, int C, int H, int KVH, float scale) {
+  attention_decode(out, att, qkv, kcache, vcache, mask, B, n_keys, S, C, H, KVH, scale, stream());
+}
+void op_cotangent_scatter(float* out, const float* src, RowMap map, int C) {
+  cotangent_scatter(out, src, map, C, stream());
+}
+void op_step_fn_scores(float* scores, const float* logits, const float* contrast_logits, const int32_t* targets,
+                       const int32_t* contrast_targets, int R, int V, StepFnParams p, const Workspace& ws) {
+  step_fn_scores(scores, logits, contrast_logits, targets, contrast_targets, R, V, p, ws, stream());
+}
+void op_step_fn_dlogits(float* dlogits, float* scores, const float* logits, const float* contrast_logits,
+                        const int32_t* targets, const int32_t* contrast_targets, int R, int V, StepFnParams p,
+                        const Workspace& ws) {
+  step_fn_dlogits(dlogits, scores, logits, contrast_logits, targets, contrast_targets, R, V, p, ws, stream());
+}
+
+// Filled by name, so a reordered or extended Ops struct cannot silently shift entries.
+Ops make_ops() {
+  Ops o{};
+  o.backend = "cuda";
+  o.matmul_workspace_floats = matmul_workspace_floats();
+  o.step_fn_workspace_floats = step_fn_workspace_floats;
+  o.embedding_forward = op_embedding_forward;
+  o.layernorm_forward = op_layernorm_forward;
+  o.layernorm_backward = op_layernorm_backward;
+  o.rmsnorm_forward = op_rmsnorm_forward;
+  o.rmsnorm_backward = op_rmsnorm_backward;
+  o.rope_forward = op_rope_forward;
+  o.rope_backward = op_rope_backward;
+  o.matmul_forward = op_matmul_forward;
+  o.matmul_backward_input = op_matmul_backward_input;
+  o.activation_forward = op_activation_forward;
+  o.activation_backward = op_activation_backward;
+  o.swiglu_forward = op_swiglu_forward;
+  o.swiglu_backward = op_swiglu_backward;
+  o.residual_forward = op_residual_forward;
+  o.attention_forward = op_attention_forward;
+  o.attention_backward = op_attention_backward;
+  o.kv_cache_write = op_kv_cache_write;
+  o.attention_decode = op_attention_decode;
+  o.cotangent_scatter = op_cotangent_scatter;
+  o.step_fn_scores = op_step_fn_scores;
+  o.step_fn_dlogits = op_step_fn_dlogits;
+  return o;
+}
+
+}  // namespace
+
+const Ops& cuda_ops() {
+  static const Ops ops = make_ops();
+  return ops;
+}
+
+}  // namespace cuda
+}  // namespace inq
