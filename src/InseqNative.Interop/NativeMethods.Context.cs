@@ -5,6 +5,8 @@ namespace InseqNative.Interop;
 public static unsafe partial class NativeMethods
 {
     public const int ContextKeepAttention = 1;
+    /// <summary>INQ_CTX_TF32: CUDA GEMMs on TF32 tensor cores (opt-in fast mode, ~1e-3 relative); ignored on the CPU.</summary>
+    public const int ContextTf32 = 2;
 
     [LibraryImport(NativeLibraryResolver.LibraryName, EntryPoint = "inq_context_memory_size")]
     public static partial int ContextMemorySize(ModelHandle model, int maxBatch, int maxSeq, int maxCotangents,
