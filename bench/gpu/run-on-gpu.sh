@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Runs InseqNative's tests and benchmark on a lent GPU machine (CUDA 13, CMake, Python; no .NET there).
+#
+#   bench/gpu/run-on-gpu.sh package          here (with .NET and ../shared/fixtures): publish the test executable
+#                                            (xunit v3 runners are executables) and the `inseq` CLI self-contained
+#                                            for linux-x64 into one folder, with the fixtures, as
+#                                            bench/gpu/pkg/inseq-gpu.tar.xz (git-ignored; carry bench/gpu/pkg)
+#   bench/gpu/run-on-gpu.sh run [STAGES]     on the GPU machine, from the repository root: STAGES is a comma list of
+#                                            build, test, bench (default: all three)
+#       build  native/ with CMake into native/build/gpu (INSEQ_CUDA=ON, architectures $INSEQ_CUDA_ARCHS or
+#              "native"), libinseqnative_cuda.so with the CPU twin inside
+#       test   the CUDA tests (namespace InseqNative.Tests.Cuda; TESTS=all for the whole suite, which needs the
+#              full fixtures in INSEQ_FIXTURES) against that library: they must run, not skip (a skipped CUDA test
+#              fails the stage); xunit XML in $OUT/tests.xml
+#       bench  inseq bench --device cuda (model passes and attribution), and the CPU model passes beside it
+#   Writes $OUT/gpu-run.log (everything) and $OUT/results.md (device, versions, build time, test summary, bench
+#   tables). $OUT defaults to bench/gpu/out.
+#
+# With the device tool: package here, then
+#   run(command="bash bench/gpu/run-on-gpu.sh run", carry=["bench/gpu/pkg"], timeout_s=600)
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+repo=$PWD
+pkg=$repo/bench/gpu/pkg/inseq-gpu.tar.xz
+
+package() {
+  command -v dotnet >/dev/null || { echo "package needs the .NET SDK (run it on the development machine)"; exit 1; }
+  local fixtures=${INSEQ_FIXTURES:-$repo/../shared/fixtures}
+  [[ -d $fixtures/models ]] || { echo "fixtures not found at $fixtures (set INSEQ_FIXTURES)"; exit 1; }
+  local stage
+  stage=$(mktemp -d)
+  trap 'rm -rf "$stage"' RETURN
+  # Both apps into one folder: they share the runtime and the InseqNative assemblies (one copy in the archive).
+  # SkipNativeBuild: the GPU machine builds its own native library (INSEQ_NATIVE_LIBRARY points at it).
+  for proj in tests/InseqNative.Tests src/InseqNative.Cli; do
+    dotnet publish "$proj" -c Release -r linux-x64 --self-contained true -p:SkipNativeBuild=true \
+      -p:UseAppHost=true -o "$stage/app" || exit 1
+  done
+  # Not needed to run the tests, and megabytes each: debugger support, symbols, XML docs.
+  rm -f "$stage"/app/libmscordaccore.so "$stage"/app/libmscordbi.so "$stage"/app/createdump "$stage"/app/*.pdb \
+    "$stage"/app/*.xml
+  # The fixtures the CUDA tests read (the device tool carries 64 MiB): the decoder-only models and their cases.
+  mkdir -p "$stage/fixtures/models" "$stage/fixtures/cases"
+  cp "$fixtures"/*.md "$fixtures"/index.json "$stage/fixtures/" 2>/dev/null
+  cp -r "$fixtures"/models/tiny-gpt2* "$fixtures/models/tiny-llama" "$stage/fixtures/models/"
+  cp "$fixtures"/cases/tiny-gpt2*.json "$fixtures"/cases/tiny-llama*.json "$stage/fixtures/cases/"
+  mkdir -p "$(dirname "$pkg")"
+  tar -C "$stage" -cf - app fixtures | xz -T0 -6 >"$pkg" || exit 1
+  ls -la "$pkg"
+  local size
+  size=$(stat -c %s "$pkg")
+  if ((size > 60 * 1024 * 1024)); then echo "warning: $pkg is over 60 MiB; the device tool carries 64 MiB at most"; fi
+}
+
+run() {
+  local stages=${1:-build,test,bench}
+  OUT=${OUT:-$repo/bench/gpu/out}
+  mkdir -p "$OUT"
+  local log=$OUT/gpu-run.log results=$OUT/results.md
+  exec > >(tee -a "$log") 2>&1
+  echo "== $(date -u +%FT%TZ) stages: $stages"
+  local gpu driver cuda
+  gpu=$(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null | head -1)
+  driver=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -1)
+  cuda=$(nvcc --version 2>/dev/null | grep -o 'release [0-9.]*' | head -1)
+  nvidia-smi || echo "nvidia-smi failed"
+  {
+    echo "# InseqNative on $(hostname)"
+    echo
+    echo "| what | value |"
+    echo "| --- | --- |"
+    echo "| GPU | ${gpu:-none found} |"
+    echo "| driver | ${driver:-?} |"
+    echo "| nvcc | ${cuda:-not found} |"
+    echo "| cmake | $(cmake --version | head -1) |"
+    echo "| commit | $(git rev-parse --short HEAD 2>/dev/null || echo '?') |"
+  } >"$results"
+  local status=0 work=/tmp/inseq-gpu lib=$repo/native/build/gpu/libinseqnative_cuda.so
+
+  if [[ ,$stages, == *,build,* ]]; then
+    echo "== build"
+    local t0=$SECONDS
+    if cmake -S native -B native/build/gpu -DCMAKE_BUILD_TYPE=Release -DINSEQ_CUDA=ON -DINSEQ_NATIVE_TESTS=OFF \
+         -DCMAKE_CUDA_ARCHITECTURES="${INSEQ_CUDA_ARCHS:-native}" && cmake --build native/build/gpu --parallel "$(nproc)"; then
+      echo "| native build (CUDA flavour) | ok, $((SECONDS - t0)) s, architectures ${INSEQ_CUDA_ARCHS:-native} |" >>"$results"
+    else
+      echo "| native build (CUDA flavour) | FAILED after $((SECONDS - t0)) s (see gpu-run.log) |" >>"$results"
+      return 1
+    fi
+  fi
+  [[ -f $lib ]] || { echo "no $lib: run the build stage first"; return 1; }
+  export INSEQ_NATIVE_LIBRARY=$lib DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+  if [[ ,$stages, == *,test,* || ,$stages, == *,bench,* ]]; then
+    [[ -f $pkg ]] || { echo "no $pkg: run '$0 package' on the development machine and carry bench/gpu/pkg"; return 1; }
+    if [[ ! -x $work/app/inseq ]]; then mkdir -p "$work" && xz -dc "$pkg" | tar -C "$work" -xf - || return 1; fi
+    export INSEQ_FIXTURES=${INSEQ_FIXTURES:-$work/fixtures}
+  fi
+
+  if [[ ,$stages, == *,test,* ]]; then
+    echo "== test"
+    local t0=$SECONDS tlog=$OUT/tests.log
+    local filter=(-namespace InseqNative.Tests.Cuda)
+    [[ ${TESTS:-cuda} == all ]] && filter=()
+    "$work/app/InseqNative.Tests" "${filter[@]}" -noColor -xml "$OUT/tests.xml" 2>&1 | tee "$tlog"
+    local rc=${PIPESTATUS[0]}
+    local summary skipped_cuda
+    summary=$(grep -E 'Total: *[0-9]+' "$tlog" | tail -1 | sed -E 's/^ *//')
+    skipped_cuda=$(grep -cE 'InseqNative\.Tests\.Cuda\..*\[SKIP\]' "$tlog")
+    echo "| tests | rc $rc, $((SECONDS - t0)) s: ${summary:-no summary} |" >>"$results"
+    echo "| CUDA tests skipped | $skipped_cuda (must be 0 on a GPU) |" >>"$results"
+    ((rc == 0 && skipped_cuda == 0)) || status=1
+    grep -E '\[FAIL\]' "$tlog" | head -40 | sed 's/^/    /' >>"$results"
+  fi
+
+  if [[ ,$stages, == *,bench,* ]]; then
+    echo "== bench"
+    local blog=$OUT/bench.log
+    {
+      echo
+      echo "## inseq bench --device cuda"
+      echo '```'
+      timeout 300 "$work/app/inseq" bench --device cuda --sections model,attribution --shape gpt2-small --seq 128 \
+        --batch 4 --max-seconds 30 2>&1 || echo "(bench exited with $?)"
+      echo '```'
+      echo
+      echo "## inseq bench --device cpu (model passes, for comparison)"
+      echo '```'
+      timeout 240 "$work/app/inseq" bench --device cpu --sections model --shape gpt2-small --seq 128 --batch 4 \
+        --repeats 1 --gemm-size 1024 2>&1 || echo "(bench exited with $?)"
+      echo '```'
+    } | tee "$blog" >>"$results"
+  fi
+  echo "== done (status $status); results in $results"
+  return $status
+}
+
+case "${1:-}" in
+  package) package ;;
+  run) shift; run "${1:-build,test,bench}" ;;
+  *) sed -n '2,22p' "$0"; exit 2 ;;
+esac
