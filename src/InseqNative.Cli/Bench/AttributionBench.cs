@@ -17,7 +17,7 @@ public static class AttributionBench
 
     /// <summary>One measured (or skipped) cell.</summary>
     public sealed record Result(int Prompt, int Forced, string Method, AttributionStrategy Strategy, double? Seconds,
-        long PeakBytes, long ExtraBytes, long ArenaBytes, string? Note, string Ran);
+        long PeakBytes, long ExtraBytes, long ArenaBytes, string? Note, string Ran, double? Estimated = null);
 
     public static IReadOnlyList<Result> Run(BenchSettings s, TransformerModel model, TextWriter output, TextWriter progress)
     {
@@ -34,7 +34,6 @@ public static class AttributionBench
 
         var results = new List<Result>();
         var warmed = new HashSet<(string, AttributionStrategy)>();
-        var calibration = (double?)null;
         foreach (var (prompt, forced) in s.Lengths)
         {
             var (promptIds, targetIds) = Ids(model.Config.VocabSize, prompt, forced, seed: 1000 * prompt + forced);
@@ -43,24 +42,28 @@ public static class AttributionBench
                 {
                     var options = Options(method, strategy, s.IgSteps);
                     var arena = ArenaBytes(model, method, strategy, prompt, forced, s.IgSteps);
-                    var estimate = Estimate(results, method, strategy, prompt, forced, s.IgSteps, out var basis);
-                    if (estimate is null && s.MaxSeconds > 0)
-                    {
-                        calibration ??= Calibrate(model, prompt + forced);
-                        estimate = calibration * Work(method, strategy, prompt, forced, s.IgSteps);
-                        basis = "one forward + backward";
-                    }
-                    if (s.MaxSeconds > 0 && estimate > s.MaxSeconds)
-                    {
-                        var note = $"skipped: > {s.MaxSeconds:0} s estimated (~{estimate:0} s from {basis})";
-                        results.Add(new Result(prompt, forced, method, strategy, null, 0, 0, arena, note, "—"));
-                        progress.WriteLine($"bench: {prompt}+{forced} {method} {Name(strategy)}: {note}");
-                        continue;
-                    }
                     if (warmed.Add((method, strategy))) // JIT, first page-in of the weights, native dispatch
                         attribution.AttributeIds([promptIds[..Math.Min(4, prompt)]],
                             [[.. promptIds[..Math.Min(4, prompt)], .. targetIds[prompt..][..Math.Min(4, forced)]]],
                             options with { MethodOptions = options.MethodOptions is IntegratedGradientsOptions ig ? ig with { Steps = Math.Min(ig.Steps, 4) } : options.MethodOptions });
+                    var estimate = Estimate(results, method, strategy, prompt, forced, s.IgSteps, out var basis);
+                    if (estimate is null && s.MaxSeconds > 0)
+                    {
+                        // One step of the real cell (the middle one), through the engine, scaled by the work ratio.
+                        var mid = prompt + forced / 2;
+                        var sw = Stopwatch.StartNew();
+                        attribution.AttributeIds([promptIds], [targetIds], options with { AttrPosStart = mid, AttrPosEnd = mid + 1 });
+                        estimate = sw.Elapsed.TotalSeconds * Work(method, strategy, prompt + forced, prompt, forced, s.IgSteps) /
+                                   Work(method, strategy, prompt + forced, mid, 1, s.IgSteps);
+                        basis = "one step";
+                    }
+                    if (s.MaxSeconds > 0 && estimate > s.MaxSeconds)
+                    {
+                        var note = $"skipped: > {s.MaxSeconds:0.##} s estimated (~{estimate:0} s from {basis})";
+                        results.Add(new Result(prompt, forced, method, strategy, null, 0, 0, arena, note, "—", estimate));
+                        progress.WriteLine($"bench: {prompt}+{forced} {method} {Name(strategy)}: {note}");
+                        continue;
+                    }
 
                     var times = new List<double>();
                     long peak = 0, extra = 0;
@@ -76,6 +79,9 @@ public static class AttributionBench
                         peak = Math.Max(peak, cellPeak);
                         extra = Math.Max(extra, cellPeak - before);
                         ran = outputs.Info["strategy"]?.GetValue<string>() ?? "?";
+                        if (outputs.Info["timings"] is System.Text.Json.Nodes.JsonObject timings && // the engine's own chunk sizes, where it reports them
+                            timings["row_chunk"]?.GetValue<int>() is { } rowChunk && timings["cotangent_rows"]?.GetValue<int>() is { } cotangentRows)
+                            arena = ArenaBytes(model, method, strategy, prompt, forced, s.IgSteps, (rowChunk, cotangentRows));
                     }
                     times.Sort();
                     var seconds = times[times.Count / 2];
@@ -175,15 +181,17 @@ public static class AttributionBench
     };
 
     /// <summary>
-    /// Work of one cell in token-passes (a forward over n tokens: n; a backward over a prefix of n tokens: 2n), the
-    /// unit the skip estimate scales by. Step k (0-based) predicts forced token k from a prefix of prompt + k tokens.
-    /// Fused: one forward of the whole sequence per input row plus one cotangent backward per step (over its prefix);
+    /// Work in token-passes (a forward over n tokens: n; a backward over a prefix of n tokens: 2n) of attributing
+    /// <paramref name="steps"/> steps of a <paramref name="length"/>-token sequence, the first step's prefix being
+    /// <paramref name="firstPrefix"/> tokens (step k's prefix: firstPrefix + k): the unit the skip estimate scales by.
+    /// Fused: one forward of the whole sequence per input row plus one cotangent backward per step over its prefix;
     /// stepwise: a forward and a backward over each step's prefix per row. Attention and occlusion have no backward.
+    /// It leaves out that batched work runs more efficiently, so estimates scaled up from one step err high.
     /// </summary>
-    static double Work(string method, AttributionStrategy strategy, int prompt, int forced, int igSteps)
+    static double Work(string method, AttributionStrategy strategy, int length, int firstPrefix, int steps, int igSteps)
     {
-        double t = prompt + forced, prefixes = (double)forced * prompt + forced * (forced - 1) / 2.0;
-        double rows = Rows(method, prompt, forced, igSteps);
+        double t = length, prefixes = (double)steps * firstPrefix + steps * (steps - 1) / 2.0;
+        double rows = method == "occlusion" ? firstPrefix + steps : Rows(method, 0, 0, igSteps); // occluded copies: every visible position + the original
         var fused = strategy != AttributionStrategy.Stepwise;
         return t + KindOf(method) switch // + the engine's one forward for the step scores' logits rows
         {
@@ -193,50 +201,33 @@ public static class AttributionBench
         };
     }
 
-    /// <summary>Scales the same method and strategy's measured time at another length by the work ratio.</summary>
+    /// <summary>Scales the same method and strategy's time at an earlier length (measured, or estimated where that
+    /// cell was skipped) by the work ratio.</summary>
     static double? Estimate(IReadOnlyList<Result> done, string method, AttributionStrategy strategy, int prompt, int forced,
         int igSteps, out string basis)
     {
         basis = "";
-        var prior = done.LastOrDefault(r => r.Method == method && r.Strategy == strategy && r.Seconds is not null);
+        var prior = done.LastOrDefault(r => r.Method == method && r.Strategy == strategy && (r.Seconds ?? r.Estimated) is not null);
         if (prior is null) return null;
-        basis = $"the {prior.Prompt}+{prior.Forced} cell";
-        return prior.Seconds * Work(method, strategy, prompt, forced, igSteps) /
-               Work(method, strategy, prior.Prompt, prior.Forced, igSteps);
-    }
-
-    /// <summary>Seconds per token-pass: one forward kept for backward plus one backward from the last position, over
-    /// <paramref name="length"/> tokens (3·length token-passes by <see cref="Work"/>'s count).</summary>
-    static double Calibrate(TransformerModel model, int length)
-    {
-        var ids = Enumerable.Range(0, length).Select(i => (i * 7919) % (model.Config.VocabSize - 1)).ToArray();
-        using var ctx = model.CreateContext(1, length, 1);
-        var batch = TokenBatch.Single(ids);
-        var dlogits = Tensor.Zeros(1, 1, model.Config.VocabSize);
-        dlogits.Slice(0, 0)[ids[^1]] = 1f;
-        void Pass()
-        {
-            ctx.Forward(batch, LogitsMode.None, keepForBackward: true);
-            ctx.BackwardEmbeddings([length - 1], dlogits);
-        }
-        Pass();
-        var sw = Stopwatch.StartNew();
-        Pass();
-        return sw.Elapsed.TotalSeconds / (3.0 * length);
+        basis = prior.Seconds is null ? $"the {prior.Prompt}+{prior.Forced} cell's estimate" : $"the {prior.Prompt}+{prior.Forced} cell";
+        return (prior.Seconds ?? prior.Estimated) * Work(method, strategy, prompt + forced, prompt, forced, igSteps) /
+               Work(method, strategy, prior.Prompt + prior.Forced, prior.Prompt, prior.Forced, igSteps);
     }
 
     /// <summary>
-    /// The largest activation arena the engine allocates for the cell, sized by the engine's own rule (8 rows per
-    /// forward, up to 512 cotangent rows, halved until the 2 GiB default budget fits) through the native size query
-    /// <see cref="TransformerModel.ContextMemoryBytes"/>: an estimate of the engine's choice, not a measurement.
+    /// The largest activation arena the engine allocates for the cell, through the native size query
+    /// <see cref="TransformerModel.ContextMemoryBytes"/>, for the chunk sizes the engine reports in
+    /// info["timings"] (row_chunk, cotangent_rows) or, where it does not, its rule (8 rows per forward, up to 512
+    /// cotangent rows, halved until the 2 GiB default budget fits), and the contexts its runners create: a computed
+    /// size, not a measurement (the peak RSS column is the measurement).
     /// </summary>
-    static long ArenaBytes(TransformerModel model, string method, AttributionStrategy strategy, int prompt, int forced, int igSteps)
+    static long ArenaBytes(TransformerModel model, string method, AttributionStrategy strategy, int prompt, int forced, int igSteps,
+        (int Rows, int Cotangents)? engineChunks = null)
     {
         int t = prompt + forced, k = forced;
+        var (rows, cot) = engineChunks ?? (8, Math.Min(Math.Max(8, 8 * Math.Max(1, k)), 512));
         var budget = new AttributeOptions().MemoryBudgetBytes;
-        var rows = 8;
-        var cot = Math.Min(Math.Max(rows, rows * Math.Max(1, k)), 512);
-        while ((rows > 1 || cot > rows) && model.ContextMemoryBytes(rows, t, cot) > budget)
+        while (engineChunks is null && (rows > 1 || cot > rows) && model.ContextMemoryBytes(rows, t, cot) > budget)
         {
             if (cot > rows) cot = Math.Max(rows, cot / 2);
             else rows /= 2;
