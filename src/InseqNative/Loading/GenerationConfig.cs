@@ -37,13 +37,16 @@ public sealed record GenerationConfig
 
     public static GenerationConfig Default { get; } = new();
 
-    /// <summary>Defaults with the token ids of <paramref name="config"/>.</summary>
+    /// <summary>Defaults with the token ids of <paramref name="config"/> (and an encoder-decoder's forced_bos /
+    /// forced_eos ids, which transformers' from_model_config copies too).</summary>
     public static GenerationConfig FromModelConfig(ModelConfig config) => new()
     {
         BosTokenId = config.BosTokenId,
         EosTokenIds = config.EosTokenIds,
         PadTokenId = config.PadTokenId,
         DecoderStartTokenId = config.DecoderStartTokenId,
+        ForcedBosTokenId = (config as EncoderDecoderConfig)?.ForcedBosTokenId,
+        ForcedEosTokenId = (config as EncoderDecoderConfig)?.ForcedEosTokenId,
     };
 
     /// <summary>generation_config.json in <paramref name="folder"/> if present, else <see cref="FromModelConfig"/>

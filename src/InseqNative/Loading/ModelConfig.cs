@@ -42,6 +42,10 @@ public abstract record ModelConfig
             ["llama"] = LlamaConfig.Parse,
             ["mistral"] = LlamaConfig.Parse,
             ["qwen2"] = LlamaConfig.Parse,
+            ["marian"] = MarianConfig.Parse,
+            ["m2m_100"] = M2M100Config.Parse,
+            ["t5"] = T5Config.Parse,
+            ["mt5"] = T5Config.Parse,
         }.ToFrozenDictionary(StringComparer.Ordinal);
 
     public static IReadOnlyCollection<string> SupportedModelTypes => Parsers.Keys;

@@ -196,35 +196,9 @@ public sealed class SentencePieceBpeTokenizer : TextTokenizer
         return text;
     }
 
-    /// <summary>UTF-8 as SentencePiece decodes byte pieces: every byte that does not start a complete, valid
-    /// sequence becomes one U+FFFD (a truncated 3-byte sequence gives two, where Python's errors="replace" gives
-    /// one).</summary>
-    private static string DecodeUtf8PerByte(ReadOnlySpan<byte> bytes)
-    {
-        var text = new StringBuilder(bytes.Length);
-        while (!bytes.IsEmpty)
-        {
-            if (Rune.DecodeFromUtf8(bytes, out Rune rune, out int consumed) == System.Buffers.OperationStatus.Done)
-            {
-                text.Append(rune.ToString());
-                bytes = bytes[consumed..];
-            }
-            else
-            {
-                text.Append('\uFFFD');
-                bytes = bytes[1..];
-            }
-        }
-        return text.ToString();
-    }
+    private static string DecodeUtf8PerByte(ReadOnlySpan<byte> bytes) => SentencePieceModel.DecodeUtf8PerByte(bytes);
 
-    /// <summary>Byte-fallback pieces are written "&lt;0xNN&gt;".</summary>
-    private static bool TryByte(string piece, out byte value)
-    {
-        value = 0;
-        return piece.Length == 6 && piece.StartsWith("<0x", StringComparison.Ordinal) && piece[5] == '>'
-            && byte.TryParse(piece.AsSpan(3, 2), System.Globalization.NumberStyles.HexNumber, null, out value);
-    }
+    private static bool TryByte(string piece, out byte value) => SentencePieceModel.TryByte(piece, out value);
 
     public override string IdToToken(int id)
     {

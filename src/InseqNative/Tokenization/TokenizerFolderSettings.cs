@@ -28,6 +28,9 @@ internal sealed class TokenizerFolderSettings
     public bool AddBosTokenOr(bool classDefault) => AddBosTokenSetting ?? classDefault;
     public bool AddEosToken { get; private set; }
     public string? TokenizerClass { get; private set; }
+    /// <summary>tokenizer_config.json itself (a detached copy), for class-specific fields (src_lang, extra_ids,
+    /// legacy ...); null when the folder has no such file.</summary>
+    public JsonFileReader? Config { get; private set; }
 
     public static TokenizerFolderSettings Load(string folder)
     {
@@ -55,6 +58,7 @@ internal sealed class TokenizerFolderSettings
             AddBosTokenSetting = reader.GetBool("add_bos_token");
             AddEosToken = reader.GetBool("add_eos_token") ?? false;
             TokenizerClass = reader.GetString("tokenizer_class");
+            Config = new JsonFileReader(reader.FilePath, reader.Root.Clone());
             if (reader.TryGet("added_tokens_decoder", out JsonElement decoder))
             {
                 if (decoder.ValueKind != JsonValueKind.Object)

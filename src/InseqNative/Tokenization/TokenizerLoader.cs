@@ -14,17 +14,42 @@ public static class TokenizerLoader
     /// <summary>Llama's SentencePiece BPE model.</summary>
     public const string SentencePieceModelFile = "tokenizer.model";
 
-    private static readonly string[] UnsupportedSentencePieceFiles =
-        ["spiece.model", "source.spm", "target.spm", "sentencepiece.bpe.model"];
-
     /// <summary>Byte-level BPE tokenizers whose pre-tokenization differs from GPT-2's: their vocab.json + merges.txt
     /// would silently give other ids through GPT-2's split rules.</summary>
     private static readonly string[] OtherByteLevelClasses = ["Qwen2Tokenizer", "Qwen2TokenizerFast"];
 
+    /// <summary>Encoder-decoder tokenizer kinds, picked by tokenizer_class, else config.json's model_type, else files.</summary>
+    private enum Seq2SeqKind { None, T5, Marian, M2M100 }
+
+    private static readonly Dictionary<string, Seq2SeqKind> Seq2SeqClasses = new(StringComparer.Ordinal)
+    {
+        ["T5Tokenizer"] = Seq2SeqKind.T5, ["T5TokenizerFast"] = Seq2SeqKind.T5,
+        ["MarianTokenizer"] = Seq2SeqKind.Marian,
+        ["M2M100Tokenizer"] = Seq2SeqKind.M2M100,
+    };
+
+    private static readonly Dictionary<string, Seq2SeqKind> Seq2SeqModelTypes = new(StringComparer.Ordinal)
+    {
+        ["t5"] = Seq2SeqKind.T5, ["mt5"] = Seq2SeqKind.T5, ["marian"] = Seq2SeqKind.Marian, ["m2m_100"] = Seq2SeqKind.M2M100,
+    };
+
+    /// <summary>Classes that look like supported ones but tokenize differently.</summary>
+    private static readonly Dictionary<string, string> RefusedClasses = new(StringComparer.Ordinal)
+    {
+        ["NllbTokenizer"] = "NLLB puts its language tokens after the SentencePiece pieces with fairseq's id offset (no vocab.json)",
+        ["NllbTokenizerFast"] = "NLLB puts its language tokens after the SentencePiece pieces with fairseq's id offset (no vocab.json)",
+        ["MBartTokenizer"] = "mBART appends [</s>, lang] and uses fairseq's id offset",
+        ["MBart50Tokenizer"] = "mBART-50 uses fairseq's id offset",
+    };
+
     /// <summary>
     /// Loads the folder's tokenizer: GPT-2 byte-level BPE from vocab.json + merges.txt (what the slow GPT2Tokenizer
-    /// reads), else Llama's SentencePiece BPE from tokenizer.model, else byte-level BPE from tokenizer.json alone. Special tokens come from tokenizer_config.json,
-    /// special_tokens_map.json and added tokens, with <paramref name="config"/>'s ids as a fallback.
+    /// reads); the encoder-decoder tokenizers (T5 from spiece.model, Marian from source.spm + target.spm +
+    /// vocab.json, M2M100 from sentencepiece.bpe.model + vocab.json, chosen by tokenizer_class, config.json's
+    /// model_type or the files present; these are <see cref="Seq2SeqTokenizer"/>s); Llama's SentencePiece BPE from
+    /// tokenizer.model; else byte-level BPE from tokenizer.json alone. Special tokens come from
+    /// tokenizer_config.json, special_tokens_map.json and added tokens, with <paramref name="config"/>'s ids as a
+    /// fallback.
     /// </summary>
     public static TextTokenizer Load(string folder, ModelConfig? config = null)
     {
@@ -39,22 +64,83 @@ public static class TokenizerLoader
         string spModel = Path.Combine(full, SentencePieceModelFile);
         if (hasVocab && hasMerges)
             return FromVocabAndMerges(full, vocab, merges, config);
+        TokenizerFolderSettings settings = TokenizerFolderSettings.Load(full);
+        Seq2SeqKind kind = PickSeq2Seq(full, settings, config);
+        if (kind != Seq2SeqKind.None)
+            return CreateSeq2Seq(kind, full, settings, config);
         // Llama folders often ship tokenizer.json next to tokenizer.model; the model file is what the slow
         // LlamaTokenizer (and Inseq's fixtures) read.
         if (File.Exists(spModel))
-            return SentencePieceBpeTokenizer.Create(spModel, TokenizerFolderSettings.Load(full), config);
+            return SentencePieceBpeTokenizer.Create(spModel, settings, config);
         if (hasJson)
             return FromTokenizerJson(full, tokenizerJson, config);
 
-        string[] spm = UnsupportedSentencePieceFiles.Where(f => File.Exists(Path.Combine(full, f))).ToArray();
-        if (spm.Length > 0)
-            throw new UnsupportedModelException(full,
-                $"SentencePiece tokenizers ({string.Join(", ", spm)}) are not supported yet; supported: byte-level BPE from {VocabFile} + {MergesFile} or {TokenizerJsonFile}, SentencePiece BPE from {SentencePieceModelFile}");
         string found = hasVocab ? $" ({VocabFile} is present but {MergesFile} is missing)"
             : hasMerges ? $" ({MergesFile} is present but {VocabFile} is missing)" : "";
         throw new MissingModelFileException(full,
-            $"no tokenizer files{found}: looked for {VocabFile} + {MergesFile}, or {TokenizerJsonFile}");
+            $"no tokenizer files{found}: looked for {VocabFile} + {MergesFile}, {SentencePieceModelFile}, " +
+            $"{T5Tokenizer.SentencePieceFile}, {MarianTokenizer.SourceSpmFile} + {MarianTokenizer.TargetSpmFile} + {VocabFile}, " +
+            $"{M2M100Tokenizer.SentencePieceFile} + {VocabFile}, or {TokenizerJsonFile}");
     }
+
+    /// <summary>Loads an encoder-decoder model's tokenizer (T5, Marian, M2M100); other folders are refused.</summary>
+    public static Seq2SeqTokenizer LoadSeq2Seq(string folder, ModelConfig? config = null)
+    {
+        TextTokenizer tokenizer = Load(folder, config);
+        return tokenizer as Seq2SeqTokenizer ?? throw new UnsupportedModelException(Path.GetFullPath(folder),
+            $"the folder's tokenizer ({tokenizer.GetType().Name}) is not an encoder-decoder tokenizer (supported: T5, Marian, M2M100)");
+    }
+
+    private static Seq2SeqKind PickSeq2Seq(string folder, TokenizerFolderSettings settings, ModelConfig? config)
+    {
+        if (settings.TokenizerClass is { } cls)
+        {
+            if (RefusedClasses.TryGetValue(cls, out string? why))
+                throw new UnsupportedModelException(Path.Combine(folder, TokenizerFolderSettings.TokenizerConfigFile),
+                    $"tokenizer_class '{cls}' is not supported yet: {why}");
+            if (Seq2SeqClasses.TryGetValue(cls, out Seq2SeqKind byClass))
+                return byClass;
+        }
+        if (config is not null && Seq2SeqModelTypes.TryGetValue(config.ModelType, out Seq2SeqKind byType))
+            return byType;
+        if (File.Exists(Path.Combine(folder, T5Tokenizer.SentencePieceFile)))
+            return Seq2SeqKind.T5;
+        if (File.Exists(Path.Combine(folder, MarianTokenizer.SourceSpmFile)))
+            return Seq2SeqKind.Marian;
+        if (File.Exists(Path.Combine(folder, M2M100Tokenizer.SentencePieceFile)) && File.Exists(Path.Combine(folder, VocabFile)))
+            return Seq2SeqKind.M2M100;
+        return Seq2SeqKind.None;
+    }
+
+    private static Seq2SeqTokenizer CreateSeq2Seq(Seq2SeqKind kind, string folder, TokenizerFolderSettings settings, ModelConfig? config)
+    {
+        switch (kind)
+        {
+            case Seq2SeqKind.T5:
+                if (!File.Exists(Path.Combine(folder, T5Tokenizer.SentencePieceFile)))
+                    throw new MissingModelFileException(folder,
+                        $"T5Tokenizer needs {T5Tokenizer.SentencePieceFile}, which is missing" +
+                        (File.Exists(Path.Combine(folder, TokenizerJsonFile)) ? $" ({TokenizerJsonFile} alone, a Unigram fast tokenizer, is not supported yet)" : ""));
+                return T5Tokenizer.Create(folder, settings, config);
+            case Seq2SeqKind.Marian:
+                return MarianTokenizer.Create(folder, settings, config);
+            default:
+                return M2M100Tokenizer.Create(folder, settings, config);
+        }
+    }
+
+    /// <summary>Throws <see cref="MissingModelFileException"/> naming every file of <paramref name="files"/> the
+    /// folder lacks.</summary>
+    internal static void RequireFiles(string folder, string tokenizerClass, params string[] files)
+    {
+        string[] missing = files.Where(f => !File.Exists(Path.Combine(folder, f))).ToArray();
+        if (missing.Length > 0)
+            throw new MissingModelFileException(folder,
+                $"{tokenizerClass} needs {string.Join(" + ", files)}; missing: {string.Join(", ", missing)}");
+    }
+
+    /// <summary>A vocab.json file: token → non-negative id.</summary>
+    internal static Dictionary<string, int> ReadVocab(string path) => ParseVocab(ReadAll(path), path);
 
     private static ByteLevelBpeTokenizer FromVocabAndMerges(string folder, string vocabPath, string mergesPath, ModelConfig? config)
     {

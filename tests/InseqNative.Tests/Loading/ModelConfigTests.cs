@@ -79,11 +79,11 @@ public sealed class ModelConfigTests
     public void UnsupportedModelTypeNamesTheTypeAndFile()
     {
         using var dir = new TempDirectory();
-        dir.CopyFrom(FixturePaths.Models("tiny-t5"), name => name == "config.json");
+        dir.Write("config.json", """{"model_type": "bart", "d_model": 64}""");
         var e = Assert.Throws<UnsupportedModelException>(() => ModelConfig.Load(dir.Path));
         Assert.Equal(dir.File("config.json"), e.FilePath);
         Assert.Contains(dir.File("config.json"), e.Message);
-        Assert.Contains("model_type 't5' is not supported yet (supported: gpt2, llama, mistral, qwen2)", e.Message);
+        Assert.Contains("model_type 'bart' is not supported yet (supported: gpt2, llama, m2m_100, marian, mistral, mt5, qwen2, t5)", e.Message);
     }
 
     [Fact]

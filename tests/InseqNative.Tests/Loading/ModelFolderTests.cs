@@ -39,8 +39,11 @@ public sealed class ModelFolderTests
     [Fact]
     public void UnsupportedArchitectureFolder()
     {
-        var e = Assert.Throws<UnsupportedModelException>(() => ModelFolder.Open(FixturePaths.Models("tiny-t5")));
-        Assert.Contains("model_type 't5' is not supported yet", e.Message);
+        using var dir = new TempDirectory();
+        dir.CopyFrom(FixturePaths.Models("tiny-gpt2-bpe"), name => name != "config.json");
+        dir.Write("config.json", """{"model_type": "bart", "d_model": 64}""");
+        var e = Assert.Throws<UnsupportedModelException>(() => ModelFolder.Open(dir.Path));
+        Assert.Contains("model_type 'bart' is not supported yet", e.Message);
     }
 
     [Fact]

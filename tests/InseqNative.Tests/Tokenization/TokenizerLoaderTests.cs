@@ -33,11 +33,11 @@ public sealed class TokenizerLoaderTests
     }
 
     [Fact]
-    public void SentencePieceFolderIsUnsupportedForNow()
+    public void SentencePieceEncoderDecoderFoldersLoadTheirTokenizers()
     {
-        var e = Assert.Throws<UnsupportedModelException>(() => TokenizerLoader.Load(FixturePaths.Models("tiny-t5")));
-        Assert.Contains("spiece.model", e.Message);
-        Assert.Contains("not supported yet", e.Message);
+        Assert.IsType<T5Tokenizer>(TokenizerLoader.Load(FixturePaths.Models("tiny-t5")));
+        Assert.IsType<MarianTokenizer>(TokenizerLoader.Load(FixturePaths.Models("tiny-marian")));
+        Assert.IsType<M2M100Tokenizer>(TokenizerLoader.Load(FixturePaths.Models("tiny-m2m100")));
     }
 
     [Fact]
