@@ -40,8 +40,8 @@ static class BenchCommand
                 {
                     Sections = List(parse.GetValue(sections)!),
                     ModelThreads = List(parse.GetValue(modelThreads)!).Select(t => Int(t, "--model-threads")).ToArray(),
-                    Methods = List(parse.GetValue(methods)!),
-                    Lengths = List(parse.GetValue(lengths)!).Select(Length).ToArray(),
+                    Methods = List(parse.GetValue(methods)!).Distinct().ToArray(),
+                    Lengths = List(parse.GetValue(lengths)!).Select(Length).Distinct().ToArray(),
                     IgSteps = parse.GetValue(igSteps),
                     Strategies = List(parse.GetValue(strategies)!).Select(Strategy).Distinct().ToArray(),
                     AttributionRepeats = parse.GetValue(attrRepeats),
