@@ -48,6 +48,14 @@ void attention_decode(float* out, float* att, const float* qkv, const float* kca
                       const int32_t* mask, int B, int n_keys, int S, int C, int H, int KVH, float scale);
 void cotangent_scatter(float* out, const float* src, RowMap map, int C);
 
+void cross_attention_forward(float* out, float* att, const float* q, const float* kv, const int32_t* mask, int B,
+                             int Tq, int Tk, int C, int H, int64_t q_stride, int64_t kv_stride, int causal,
+                             float scale);
+void cross_attention_backward(float* dq, float* dkv, float* scratch, const float* dout, const float* q,
+                              const float* kv, const float* att, int R, int n_cot, int Tq, int Tk, int C, int H,
+                              int64_t q_stride, int64_t kv_stride, float scale);
+void sinusoidal_positions(float* out, const int32_t* pos, int N, int C);
+
 size_t step_fn_workspace_floats(int V);
 void step_fn_scores(float* scores, const float* logits, const float* contrast_logits, const int32_t* targets,
                     const int32_t* contrast_targets, int R, int V, StepFnParams p, const Workspace& ws);

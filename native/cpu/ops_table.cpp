@@ -28,6 +28,9 @@ const Ops& cpu_ops() {
       cpu::cotangent_scatter,
       cpu::step_fn_scores,
       cpu::step_fn_dlogits,
+      cpu::cross_attention_forward,
+      cpu::cross_attention_backward,
+      cpu::sinusoidal_positions,
   };
   return ops;
 }

@@ -30,8 +30,9 @@ extern "C" {
 #define INQ_API __attribute__((visibility("default")))
 #endif
 
-#define INQ_ABI_VERSION 3 /* 2: points (inq_get_hidden, inq_forward_from_hidden, inq_backward), step functions;
-                            3: INQ_ARCH_LLAMA (RMSNorm, rotary positions, grouped-query attention, SwiGLU) */
+#define INQ_ABI_VERSION 4 /* 2: points (inq_get_hidden, inq_forward_from_hidden, inq_backward), step functions;
+                            3: INQ_ARCH_LLAMA (RMSNorm, rotary positions, grouped-query attention, SwiGLU);
+                            4: ops cross_attention_forward/_backward, sinusoidal_positions (encoder-decoder) */
 
 /* ---------------------------------------------------------------- status codes */
 typedef enum inq_status {
@@ -345,6 +346,13 @@ INQ_API int32_t inq_cache_length(inq_context* ctx, int32_t* out_len);
  *   "step_fn_scores"        R,V,fn,logprob,top_k,min_keep | logits[R,V], contrast_logits[R,V] or NULL (shares),
  *                           targets(int32)[R], contrast_targets(int32)[R] or NULL (= targets) -> scores[R] | top_p
  *   "step_fn_dlogits"       same dims and inputs -> dlogits[R,V], scores[R] | top_p
+ *   "cross_attention_forward" B,Tq,Tk,C,H,causal,scaled | q[B,Tq,C], kv[B,Tk,2C] (k | v), mask(int32)[B,Tk] or NULL
+ *                           -> out[B,Tq,C], att[B,H,Tq,Tk] | extra_scale   (bidirectional encoder self-attention and
+ *                           decoder cross-attention with causal = 0; causal = 1: key j visible to query i iff j <= i)
+ *   "cross_attention_backward" B,Tq,Tk,C,H,n_cot,scaled | dout[B*n_cot,Tq,C], q[B,Tq,C], kv[B,Tk,2C], att[B,H,Tq,Tk]
+ *                           -> dq[B*n_cot,Tq,C], dkv[B*n_cot,Tk,2C] | extra_scale  (cotangent r reads forward row r/n_cot)
+ *   "sinusoidal_positions"  N,C             | pos(int32)[N] -> rows[N,C]  (Marian: sin of columns < C/2, cos of the
+ *                           rest, frequency 10000^(-2j/C) for column j and C/2 + j)
  * (scaled: 1 = divide scores by sqrt(C/H); extra_scale multiplies the scores further, 1.0 for plain GPT-2.) */
 INQ_API int32_t inq_op_run(int32_t device, const char* op, const int64_t* dims, int32_t n_dims,
                            const void* const* inputs, int32_t n_inputs, float* const* outputs, int32_t n_outputs,

@@ -1,10 +1,12 @@
 // The CUDA ops table: the same entries as the CPU's (src/ops.h), each running its launcher on the stream of the
 // queue bound to the calling thread (see Exec in common.cuh).
 #include "attention.cuh"
+#include "cross_attention.cuh"
 #include "embedding.cuh"
 #include "gelu.cuh"
 #include "layernorm.cuh"
 #include "matmul.cuh"
+#include "positions.cuh"
 #include "residual.cuh"
 #include "rmsnorm.cuh"
 #include "rope.cuh"
@@ -93,6 +95,20 @@ void op_step_fn_dlogits(float* dlogits, float* scores, const float* logits, cons
                         const Workspace& ws) {
   step_fn_dlogits(dlogits, scores, logits, contrast_logits, targets, contrast_targets, R, V, p, ws, stream());
 }
+void op_cross_attention_forward(float* out, float* att, const float* q, const float* kv, const int32_t* mask, int B,
+                                int Tq, int Tk, int C, int H, int64_t q_stride, int64_t kv_stride, int causal,
+                                float scale) {
+  cross_attention_forward(out, att, q, kv, mask, B, Tq, Tk, C, H, q_stride, kv_stride, causal, scale, stream());
+}
+void op_cross_attention_backward(float* dq, float* dkv, float* scratch, const float* dout, const float* q,
+                                 const float* kv, const float* att, int R, int n_cot, int Tq, int Tk, int C, int H,
+                                 int64_t q_stride, int64_t kv_stride, float scale) {
+  cross_attention_backward(dq, dkv, scratch, dout, q, kv, att, R, n_cot, Tq, Tk, C, H, q_stride, kv_stride, scale,
+                           stream());
+}
+void op_sinusoidal_positions(float* out, const int32_t* pos, int N, int C) {
+  sinusoidal_positions(out, pos, N, C, stream());
+}
 
 // Filled by name, so a reordered or extended Ops struct cannot silently shift entries.
 Ops make_ops() {
@@ -121,6 +137,9 @@ Ops make_ops() {
   o.cotangent_scatter = op_cotangent_scatter;
   o.step_fn_scores = op_step_fn_scores;
   o.step_fn_dlogits = op_step_fn_dlogits;
+  o.cross_attention_forward = op_cross_attention_forward;
+  o.cross_attention_backward = op_cross_attention_backward;
+  o.sinusoidal_positions = op_sinusoidal_positions;
   return o;
 }
 

@@ -29,12 +29,14 @@ const OpSpec kSpecs[] = {
     {"rmsnorm_forward", 2, 2, 2, 1},     {"rmsnorm_backward", 2, 4, 1, 0},    {"rope_forward", 4, 2, 1, 1},
     {"rope_backward", 4, 2, 1, 1},       {"swiglu_forward", 2, 1, 1, 0},      {"swiglu_backward", 2, 2, 1, 0},
     {"gqa_attention_forward", 6, 2, 2, 1}, {"gqa_attention_backward", 6, 3, 1, 1},
+    {"cross_attention_forward", 7, 3, 2, 1}, {"cross_attention_backward", 7, 4, 2, 1},
+    {"sinusoidal_positions", 2, 1, 1, 0},
 };
 
 // Inputs that may be NULL: matmul_forward's bias (index 2), the attention forwards' mask (index 1) and the step
 // functions' contrast logits and contrast targets (indices 1 and 3).
 bool optional_input(const std::string& op, int i) {
-  return (op == "matmul_forward" && i == 2) || ((op == "attention_forward" || op == "gqa_attention_forward") && i == 1) ||
+  return (op == "matmul_forward" && i == 2) || (op == "cross_attention_forward" && i == 2) || ((op == "attention_forward" || op == "gqa_attention_forward") && i == 1) ||
          ((op == "step_fn_scores" || op == "step_fn_dlogits") && (i == 1 || i == 3));
 }
 
@@ -247,6 +249,35 @@ int32_t run_op(int32_t device, const char* op_name, const int64_t* dims, int32_t
     const int N = dim(dims, 0, "N"), I = dim(dims, 1, "I");
     ops.swiglu_backward(out(0, (int64_t)N * 2 * I), in(0, (int64_t)N * I), in(1, (int64_t)N * 2 * I),
                         mem.identity(N, 1), I);
+  } else if (op == "sinusoidal_positions") {
+    const int N = dim(dims, 0, "N"), C = dim(dims, 1, "C");
+    for (int n = 0; n < N; ++n)
+      INQ_CHECK(host_i(0)[n] >= 0, INQ_ERR_INVALID_ARGUMENT, "pos[%d] = %d is negative", n, host_i(0)[n]);
+    ops.sinusoidal_positions(out(0, (int64_t)N * C), in_i(0, N), N, C);
+  } else if (op == "cross_attention_forward" || op == "cross_attention_backward") {
+    // Dense layouts: q / dq [B(*n_cot),Tq,C], kv / dkv [B(*n_cot),Tk,2C] (k | v), mask [B,Tk], att [B,H,Tq,Tk].
+    const bool fwd = op == "cross_attention_forward";
+    const int B = dim(dims, 0, "B"), Tq = dim(dims, 1, "Tq"), Tk = dim(dims, 2, "Tk"), C = dim(dims, 3, "C"),
+              H = dim(dims, 4, "H");
+    const int causal_or_ncot = fwd ? flag(dims, 5, "causal", 0, 1) : dim(dims, 5, "n_cot");
+    const int scaled = flag(dims, 6, "scaled", 0, 1);
+    INQ_CHECK(C % H == 0, INQ_ERR_SHAPE, "H (%d) must divide C (%d)", H, C);
+    const float scale = (scaled ? 1.0f / std::sqrt((float)(C / H)) : 1.0f) * scalars[0];
+    const int64_t q_n = (int64_t)B * Tq * C, kv_n = (int64_t)B * Tk * 2 * C, att = (int64_t)B * H * Tq * Tk;
+    if (fwd) {
+      const int32_t* mask = host_i(2);
+      if (mask)
+        for (int64_t i = 0; i < (int64_t)B * Tk; ++i)
+          INQ_CHECK(mask[i] == 0 || mask[i] == 1, INQ_ERR_INVALID_ARGUMENT, "mask[%lld] = %d is not 0 or 1",
+                    (long long)i, mask[i]);
+      ops.cross_attention_forward(out(0, q_n), out(1, att), in(0, q_n), in(1, kv_n), in_i(2, (int64_t)B * Tk), B, Tq,
+                                  Tk, C, H, C, 2 * C, causal_or_ncot, scale);
+    } else {
+      const int n_cot = causal_or_ncot, R = B * n_cot;
+      ops.cross_attention_backward(out(0, q_n * n_cot), out(1, kv_n * n_cot), mem.scratch((int64_t)R * H * Tk),
+                                   in(0, q_n * n_cot), in(1, q_n), in(2, kv_n), in(3, att), R, n_cot, Tq, Tk, C, H, C,
+                                   2 * C, scale);
+    }
   } else {  // [gqa_]attention_forward / [gqa_]attention_backward
     const bool gqa = op.rfind("gqa_", 0) == 0;
     const int B = dim(dims, 0, "B"), T = dim(dims, 1, "T"), C = dim(dims, 2, "C"), H = dim(dims, 3, "H");

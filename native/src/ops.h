@@ -119,6 +119,25 @@ struct Ops {
   void (*step_fn_dlogits)(float* dlogits, float* scores, const float* logits, const float* contrast_logits,
                           const int32_t* targets, const int32_t* contrast_targets, int R, int V, StepFnParams p,
                           const Workspace& ws);
+
+  // Attention over separate query rows q [B,Tq] (row stride q_stride, head h at columns h*hd, hd = C / H) and
+  // key/value rows kv [B,Tk] (row stride kv_stride: key head h at h*hd, value head h at C + h*hd): bidirectional
+  // encoder self-attention and decoder cross-attention (causal = 0), or causal (key j visible to query i iff j <= i).
+  // mask [B,Tk] (NULL: all visible) masks keys. out [B,Tq,C]; att [B,H,Tq,Tk] probabilities, exactly 0 where masked;
+  // a query with no visible key gets zero probabilities and zero output. Self-attention over fused qkv rows [B,T,3C]:
+  // q = qkv, kv = qkv + C, both strides 3C.
+  void (*cross_attention_forward)(float* out, float* att, const float* q, const float* kv, const int32_t* mask, int B,
+                                  int Tq, int Tk, int C, int H, int64_t q_stride, int64_t kv_stride, int causal,
+                                  float scale);
+  // Input backward for R = B * n_cot cotangent rows (row r reads saved forward row r / n_cot): dq [R,Tq] (stride
+  // q_stride; columns 0..C-1 of each row written) and dkv [R,Tk] (stride kv_stride; columns 0..2C-1 written) from
+  // dout [R,Tq,C]. dq and dkv may be the two halves of one fused dqkv buffer. scratch: R * H * Tk floats.
+  void (*cross_attention_backward)(float* dq, float* dkv, float* scratch, const float* dout, const float* q,
+                                   const float* kv, const float* att, int R, int n_cot, int Tq, int Tk, int C, int H,
+                                   int64_t q_stride, int64_t kv_stride, float scale);
+  // Sinusoidal position rows (Marian layout: sin of the first C/2 columns, cos of the rest, not interleaved) for the
+  // N positions pos[n] >= 0: out [N,C]. Computed in double, rounded once.
+  void (*sinusoidal_positions)(float* out, const int32_t* pos, int N, int C);
 };
 
 // The CPU twin (native/cpu/ops_table.cpp).
