@@ -37,6 +37,7 @@ void swiglu_forward(float* out, const float* gu, int64_t N, int I);
 void swiglu_backward(float* dgu, const float* dy, const float* gu, RowMap map, int I);
 
 void residual_forward(float* out, const float* a, const float* b, int64_t N);
+void scale_add_forward(float* out, const float* a, float scale, const float* b, int64_t N);
 
 void attention_forward(float* out, float* att, const float* qkv, const int32_t* mask, int B, int T, int C, int H,
                        int KVH, float scale);

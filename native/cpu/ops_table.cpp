@@ -31,6 +31,7 @@ const Ops& cpu_ops() {
       cpu::cross_attention_forward,
       cpu::cross_attention_backward,
       cpu::sinusoidal_positions,
+      cpu::scale_add_forward,
   };
   return ops;
 }

@@ -32,7 +32,8 @@ extern "C" {
 
 #define INQ_ABI_VERSION 4 /* 2: points (inq_get_hidden, inq_forward_from_hidden, inq_backward), step functions;
                             3: INQ_ARCH_LLAMA (RMSNorm, rotary positions, grouped-query attention, SwiGLU);
-                            4: ops cross_attention_forward/_backward, sinusoidal_positions (encoder-decoder) */
+                            4: ops cross_attention_forward/_backward, sinusoidal_positions, scale_add_forward; INQ_ARCH_MARIAN
+                            (n_encoder_layer, embed_scale), inq_seq2seq_forward */
 
 /* ---------------------------------------------------------------- status codes */
 typedef enum inq_status {
@@ -67,8 +68,10 @@ INQ_API int32_t inq_get_num_threads(int32_t* out_n);
 /* ---------------------------------------------------------------- models */
 typedef enum inq_arch {
   INQ_ARCH_GPT2 = 1, /* GPT2LMHeadModel: LayerNorm, learned positions, Conv1D [in, out] weights, fused c_attn */
-  INQ_ARCH_LLAMA = 2 /* LlamaForCausalLM and its kin (Mistral, Qwen2): RMSNorm, rotary positions, grouped-query
+  INQ_ARCH_LLAMA = 2, /* LlamaForCausalLM and its kin (Mistral, Qwen2): RMSNorm, rotary positions, grouped-query
                         attention, SwiGLU MLP, Linear [out, in] weights, no embedding scale */
+  INQ_ARCH_MARIAN = 3 /* MarianMTModel: encoder-decoder, post-norm LayerNorm blocks, sinusoidal positions (half sin |
+                        half cos), embeddings x embed_scale, shared/tied embeddings, final_logits_bias */
 } inq_arch;
 
 typedef enum inq_activation {
@@ -100,6 +103,10 @@ typedef struct inq_model_config {
   int32_t attn_qkv_bias;    /* LLAMA: 1 = q/k/v projections have biases (Llama attention_bias, Qwen2) */
   int32_t attn_out_bias;    /* LLAMA: 1 = o_proj has a bias (Llama attention_bias) */
   int32_t mlp_bias;         /* LLAMA: 1 = gate/up/down projections have biases (Llama mlp_bias) */
+  /* ABI 4 (encoder-decoder; 0 for decoder-only archs) */
+  int32_t n_encoder_layer;  /* MARIAN: encoder blocks (n_layer is the decoder's); n_head / n_inner are shared */
+  float embed_scale;        /* MARIAN: token embeddings are multiplied by this (sqrt(d_model) or 1) before the
+                               position rows are added; caller-given input embeddings are taken as already scaled */
 } inq_model_config;
 
 typedef struct inq_model inq_model;
@@ -175,6 +182,19 @@ INQ_API int32_t inq_forward(inq_context* ctx, int32_t batch, int32_t seq, const 
 
 /* Attention probabilities of one layer from the last forward kept with INQ_FWD_KEEP_ATTENTION:
  * out [batch, n_head, seq, seq], row = query, column = key; masked entries are exactly 0. */
+/* Encoder-decoder forward (INQ_ARCH_MARIAN): source rows [batch, src_len] from src_ids or src_embeds (exactly one;
+ * embeds are the scaled token embeddings, positions are added inside), src_mask [batch, src_len] (0/1, NULL: all
+ * real; padding keys are masked in encoder self-attention and in cross-attention), target (decoder input) rows
+ * [batch, tgt_len] from tgt_ids or tgt_embeds (exactly one), tgt_mask (NULL: all real; masks decoder self-attention
+ * keys). Positions are 0..len-1 per row (Marian; pad on the right). logits_mode: INQ_LOGITS_NONE or INQ_LOGITS_ALL
+ * (logits [batch, tgt_len, vocab]). flags: 0 for now (kept forwards for the backward to both embeddings come next).
+ * src_len and tgt_len must not exceed the context's max_seq. CPU contexts only for now (INQ_ERR_UNSUPPORTED on a
+ * device). */
+INQ_API int32_t inq_seq2seq_forward(inq_context* ctx, int32_t batch, int32_t src_len, int32_t tgt_len,
+                                    const int32_t* src_ids, const float* src_embeds, const int32_t* src_mask,
+                                    const int32_t* tgt_ids, const float* tgt_embeds, const int32_t* tgt_mask,
+                                    int32_t logits_mode, float* logits, int32_t flags);
+
 INQ_API int32_t inq_get_attention(inq_context* ctx, int32_t layer, float* out);
 
 /* ---------------------------------------------------------------- backward to the input embeddings */
@@ -351,6 +371,7 @@ INQ_API int32_t inq_cache_length(inq_context* ctx, int32_t* out_len);
  *                           decoder cross-attention with causal = 0; causal = 1: key j visible to query i iff j <= i)
  *   "cross_attention_backward" B,Tq,Tk,C,H,n_cot,scaled | dout[B*n_cot,Tq,C], q[B,Tq,C], kv[B,Tk,2C], att[B,H,Tq,Tk]
  *                           -> dq[B*n_cot,Tq,C], dkv[B*n_cot,Tk,2C] | extra_scale  (cotangent r reads forward row r/n_cot)
+ *   "scale_add_forward"     N               | a[N], b[N] -> y[N]  | scale   (y = a * scale + b)
  *   "sinusoidal_positions"  N,C             | pos(int32)[N] -> rows[N,C]  (Marian: sin of columns < C/2, cos of the
  *                           rest, frequency 10000^(-2j/C) for column j and C/2 + j)
  * (scaled: 1 = divide scores by sqrt(C/H); extra_scale multiplies the scores further, 1.0 for plain GPT-2.) */

@@ -106,6 +106,9 @@ void op_cross_attention_backward(float* dq, float* dkv, float* scratch, const fl
   cross_attention_backward(dq, dkv, scratch, dout, q, kv, att, R, n_cot, Tq, Tk, C, H, q_stride, kv_stride, scale,
                            stream());
 }
+void op_scale_add_forward(float* out, const float* a, float scale, const float* b, int64_t N) {
+  scale_add_forward(out, a, scale, b, N, stream());
+}
 void op_sinusoidal_positions(float* out, const int32_t* pos, int N, int C) {
   sinusoidal_positions(out, pos, N, C, stream());
 }
@@ -140,6 +143,7 @@ Ops make_ops() {
   o.cross_attention_forward = op_cross_attention_forward;
   o.cross_attention_backward = op_cross_attention_backward;
   o.sinusoidal_positions = op_sinusoidal_positions;
+  o.scale_add_forward = op_scale_add_forward;
   return o;
 }
 

@@ -7,6 +7,7 @@
 
 #include "context.h"
 #include "decoder.h"
+#include "seq2seq.h"
 #include "device.h"
 
 
@@ -197,6 +198,16 @@ INQ_API int32_t inq_forward(inq_context* ctx, int32_t batch, int32_t seq, const 
   return GUARD({
     decoder_forward(live_ctx(ctx), 0, batch, seq, input_ids, input_embeds, attention_mask, logits_mode, logits,
                     flags, false);
+  });
+}
+
+INQ_API int32_t inq_seq2seq_forward(inq_context* ctx, int32_t batch, int32_t src_len, int32_t tgt_len,
+                                    const int32_t* src_ids, const float* src_embeds, const int32_t* src_mask,
+                                    const int32_t* tgt_ids, const float* tgt_embeds, const int32_t* tgt_mask,
+                                    int32_t logits_mode, float* logits, int32_t flags) {
+  return GUARD({
+    seq2seq_forward(live_ctx(ctx), batch, src_len, tgt_len, src_ids, src_embeds, src_mask, tgt_ids, tgt_embeds,
+                    tgt_mask, logits_mode, logits, flags);
   });
 }
 

@@ -29,6 +29,11 @@ struct Layout {
   // step_tgt, step_ctgt; ids, mask: a forward's inputs; gather_idx: rows to gather), laid out together at the end
   // of the arena in [ints_begin, ints_end) so that a device context keeps one host mirror of them.
   size_t ids, mask, gather_idx;
+  // Encoder-decoder (MARIAN) forward buffers, empty for decoder-only models: encoder and decoder residual streams
+  // [bt, C], wide [bt, 3C] (q | k | v), kv [bt, 2C] (cross k | v), t1 / t2 [bt, C], ff [bt, n_inner], LayerNorm
+  // statistics [bt], att [B, H, T, T], the sinusoidal table [n_positions, C]; integer tables s2s_* (pos, ids, masks).
+  size_t s2s_enc, s2s_dec, s2s_wide, s2s_kv, s2s_t1, s2s_t2, s2s_ff, s2s_mean, s2s_rstd, s2s_att, s2s_table;
+  size_t s2s_pos, s2s_src_ids, s2s_src_mask, s2s_tgt_ids, s2s_tgt_mask;
   size_t ints_begin, ints_end;
   size_t total;
 };
@@ -53,6 +58,8 @@ struct inq_context {
   bool kept = false, kept_attention = false, scorable = false;
   // KV cache.
   int cache_batch = 0, cache_len = 0;
+  // MARIAN: the sinusoidal table in s2s_table has been computed.
+  bool s2s_table_ready = false;
 
   template <typename T = float>
   T* buf(size_t off) const {

@@ -133,6 +133,9 @@ void decoder_forward(Context* ctx, int point, int batch, int seq, const int32_t*
   const Model* m = ctx->model;
   const inq_model_config& cfg = m->cfg;
   const Ops& ops = *ctx->ops;
+  INQ_CHECK(!is_seq2seq(cfg), INQ_ERR_INVALID_ARGUMENT,
+            "this is an encoder-decoder model: use inq_seq2seq_forward (the decoder-only forward needs a decoder-only "
+            "arch)");
   INQ_CHECK(point >= 0 && point <= cfg.n_layer, INQ_ERR_INVALID_ARGUMENT,
             "point %d outside [0, n_layer = %d] (0: token embeddings, l + 1: output of block l)", point, cfg.n_layer);
   INQ_CHECK(point == 0 || (ids == nullptr && !fill_cache), INQ_ERR_INVALID_ARGUMENT,

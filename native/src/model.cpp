@@ -106,14 +106,55 @@ void add_llama(Model* m, const inq_model_config* cfg) {
   if (!cfg->tie_word_embeddings) add(m, "lm_head.weight", {V, C});
 }
 
+void add_attention(Model* m, const std::string& p, int64_t C) {
+  add(m, p + "q_proj.weight", {C, C});
+  add(m, p + "k_proj.weight", {C, C}, true);
+  add(m, p + "v_proj.weight", {C, C}, true);
+  add(m, p + "q_proj.bias", {C});
+  add(m, p + "k_proj.bias", {C}, true);
+  add(m, p + "v_proj.bias", {C}, true);
+  add(m, p + "out_proj.weight", {C, C});
+  add(m, p + "out_proj.bias", {C});
+}
+
+// MarianMTModel's names. q | k | v are packed (self-attention: one [3C, C] GEMM; cross-attention: q alone, k | v
+// one [2C, C] GEMM over the encoder output).
+void add_marian(Model* m, const inq_model_config* cfg) {
+  const int64_t C = cfg->n_embd, I = cfg->n_inner, V = cfg->vocab_size;
+  add(m, "model.shared.weight", {V, C});
+  for (int stack = 0; stack < 2; ++stack) {
+    const int n = stack == 0 ? cfg->n_encoder_layer : cfg->n_layer;
+    for (int l = 0; l < n; ++l) {
+      const std::string h = std::string(stack == 0 ? "model.encoder" : "model.decoder") + ".layers." +
+                            std::to_string(l) + ".";
+      add_attention(m, h + "self_attn.", C);
+      add(m, h + "self_attn_layer_norm.weight", {C});
+      add(m, h + "self_attn_layer_norm.bias", {C});
+      if (stack == 1) {
+        add_attention(m, h + "encoder_attn.", C);
+        add(m, h + "encoder_attn_layer_norm.weight", {C});
+        add(m, h + "encoder_attn_layer_norm.bias", {C});
+      }
+      add(m, h + "fc1.weight", {I, C});
+      add(m, h + "fc1.bias", {I});
+      add(m, h + "fc2.weight", {C, I});
+      add(m, h + "fc2.bias", {C});
+      add(m, h + "final_layer_norm.weight", {C});
+      add(m, h + "final_layer_norm.bias", {C});
+    }
+  }
+  add(m, "final_logits_bias", {1, V});
+}
+
 }  // namespace
 
 void validate_config(const inq_model_config* c) {
   INQ_CHECK(c->struct_size == (int32_t)sizeof(inq_model_config), INQ_ERR_INVALID_ARGUMENT,
             "config->struct_size is %d, expected sizeof(inq_model_config) = %d", c->struct_size,
             (int)sizeof(inq_model_config));
-  INQ_CHECK(c->arch == INQ_ARCH_GPT2 || c->arch == INQ_ARCH_LLAMA, INQ_ERR_INVALID_ARGUMENT,
-            "config->arch %d is not a known inq_arch (GPT2 = %d, LLAMA = %d)", c->arch, INQ_ARCH_GPT2, INQ_ARCH_LLAMA);
+  INQ_CHECK(c->arch == INQ_ARCH_GPT2 || c->arch == INQ_ARCH_LLAMA || c->arch == INQ_ARCH_MARIAN,
+            INQ_ERR_INVALID_ARGUMENT, "config->arch %d is not a known inq_arch (GPT2 = %d, LLAMA = %d, MARIAN = %d)",
+            c->arch, INQ_ARCH_GPT2, INQ_ARCH_LLAMA, INQ_ARCH_MARIAN);
   INQ_CHECK_POSITIVE(c->n_layer);
   INQ_CHECK_POSITIVE(c->n_head);
   INQ_CHECK_POSITIVE(c->n_embd);
@@ -140,7 +181,18 @@ void validate_config(const inq_model_config* c) {
   check_flag(c->attn_qkv_bias, "attn_qkv_bias");
   check_flag(c->attn_out_bias, "attn_out_bias");
   check_flag(c->mlp_bias, "mlp_bias");
-  if (c->arch == INQ_ARCH_GPT2) {
+  if (c->arch == INQ_ARCH_MARIAN) {
+    INQ_CHECK_POSITIVE(c->n_encoder_layer);
+    INQ_CHECK(std::isfinite(c->embed_scale) && c->embed_scale > 0.0f, INQ_ERR_INVALID_ARGUMENT,
+              "config->embed_scale must be finite and > 0 (got %g)", (double)c->embed_scale);
+    INQ_CHECK(kv_heads(*c) == c->n_head, INQ_ERR_INVALID_ARGUMENT,
+              "config->n_kv_head %d: MARIAN has no grouped-query attention (0 or n_head = %d)", c->n_kv_head,
+              c->n_head);
+    INQ_CHECK(c->tie_word_embeddings == 1 && c->scale_attn_weights == 1 && c->scale_attn_by_inverse_layer_idx == 0,
+              INQ_ERR_INVALID_ARGUMENT,
+              "MARIAN: tie_word_embeddings 1, scale_attn_weights 1, scale_attn_by_inverse_layer_idx 0 (got %d, %d, %d)",
+              c->tie_word_embeddings, c->scale_attn_weights, c->scale_attn_by_inverse_layer_idx);
+  } else if (c->arch == INQ_ARCH_GPT2) {
     INQ_CHECK(kv_heads(*c) == c->n_head, INQ_ERR_INVALID_ARGUMENT,
               "config->n_kv_head %d: GPT-2 has no grouped-query attention (0 or n_head = %d)", c->n_kv_head, c->n_head);
   } else {
@@ -175,6 +227,8 @@ Model* model_create(const inq_model_config* cfg, int device) {
   m->ops = &dev.ops();
   if (cfg->arch == INQ_ARCH_LLAMA)
     add_llama(m, cfg);
+  else if (cfg->arch == INQ_ARCH_MARIAN)
+    add_marian(m, cfg);
   else
     add_gpt2(m, cfg);
   try {
@@ -194,7 +248,7 @@ void model_set_tensor(Model* m, const char* name, const float* data, const int64
   INQ_CHECK(!m->finalized, INQ_ERR_STATE, "model is finalized; tensor '%s' can no longer be set", name);
   auto it = m->index.find(name);
   INQ_CHECK(it != m->index.end(), INQ_ERR_INVALID_ARGUMENT, "unknown tensor '%s' for a %s model", name,
-            m->cfg.arch == INQ_ARCH_LLAMA ? "llama" : "gpt2");
+            m->cfg.arch == INQ_ARCH_LLAMA ? "llama" : m->cfg.arch == INQ_ARCH_MARIAN ? "marian" : "gpt2");
   TensorSlot& t = m->tensors[it->second];
   INQ_CHECK(ndim >= 1 && ndim <= 4, INQ_ERR_INVALID_ARGUMENT, "tensor '%s': ndim %d outside 1..4", name, ndim);
   bool same = ndim == t.ndim;
@@ -213,6 +267,43 @@ void model_finalize(Model* m) {
   for (const TensorSlot& t : m->tensors)
     INQ_CHECK(t.set, INQ_ERR_STATE, "tensor '%s' %s was never set (finalize needs all %d tensors)", t.name.c_str(),
               shape_str(t.shape, t.ndim).c_str(), (int)m->tensors.size());
+  if (m->cfg.arch == INQ_ARCH_MARIAN) {
+    m->wte = m->lm_head = W(m, "model.shared.weight");
+    m->final_logits_bias = W(m, "final_logits_bias");
+    for (int stack = 0; stack < 2; ++stack) {
+      const int n = stack == 0 ? m->cfg.n_encoder_layer : m->cfg.n_layer;
+      for (int l = 0; l < n; ++l) {
+        const std::string h = std::string(stack == 0 ? "model.encoder" : "model.decoder") + ".layers." +
+                              std::to_string(l) + ".";
+        Seq2SeqLayerWeights w{};
+        w.self_qkv_w = W(m, h + "self_attn.q_proj.weight");  // q | k | v packed
+        w.self_qkv_b = W(m, h + "self_attn.q_proj.bias");
+        w.self_o_w = W(m, h + "self_attn.out_proj.weight");
+        w.self_o_b = W(m, h + "self_attn.out_proj.bias");
+        w.ln1_w = W(m, h + "self_attn_layer_norm.weight");
+        w.ln1_b = W(m, h + "self_attn_layer_norm.bias");
+        if (stack == 1) {
+          w.cross_q_w = W(m, h + "encoder_attn.q_proj.weight");
+          w.cross_q_b = W(m, h + "encoder_attn.q_proj.bias");
+          w.cross_kv_w = W(m, h + "encoder_attn.k_proj.weight");  // k | v packed
+          w.cross_kv_b = W(m, h + "encoder_attn.k_proj.bias");
+          w.cross_o_w = W(m, h + "encoder_attn.out_proj.weight");
+          w.cross_o_b = W(m, h + "encoder_attn.out_proj.bias");
+          w.ln2_w = W(m, h + "encoder_attn_layer_norm.weight");
+          w.ln2_b = W(m, h + "encoder_attn_layer_norm.bias");
+        }
+        w.fc1_w = W(m, h + "fc1.weight");
+        w.fc1_b = W(m, h + "fc1.bias");
+        w.fc2_w = W(m, h + "fc2.weight");
+        w.fc2_b = W(m, h + "fc2.bias");
+        w.ln3_w = W(m, h + "final_layer_norm.weight");
+        w.ln3_b = W(m, h + "final_layer_norm.bias");
+        (stack == 0 ? m->enc_layers : m->dec_layers).push_back(w);
+      }
+    }
+    m->finalized = true;
+    return;
+  }
   if (m->cfg.arch == INQ_ARCH_LLAMA) {
     m->wte = W(m, "model.embed_tokens.weight");
     m->lnf_w = W(m, "model.norm.weight");

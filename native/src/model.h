@@ -30,6 +30,15 @@ struct LayerWeights {
   const float *ln2_w, *ln2_b, *fc_w, *fc_b, *mlp_proj_w, *mlp_proj_b;
 };
 
+// One encoder-decoder (MARIAN) block's weights; Linear [out, in]. self_qkv_w is q | k | v packed ([3C, C], one GEMM),
+// cross_kv_w is the cross-attention's k | v ([2C, C]); biases packed the same way. Encoder blocks leave cross_* and
+// ln2_* NULL; ln1 / ln2 / ln3 are self_attn_layer_norm / encoder_attn_layer_norm / final_layer_norm.
+struct Seq2SeqLayerWeights {
+  const float *self_qkv_w, *self_qkv_b, *self_o_w, *self_o_b, *ln1_w, *ln1_b;
+  const float *cross_q_w, *cross_q_b, *cross_kv_w, *cross_kv_b, *cross_o_w, *cross_o_b, *ln2_w, *ln2_b;
+  const float *fc1_w, *fc1_b, *fc2_w, *fc2_b, *ln3_w, *ln3_b;
+};
+
 // Shapes every part of the graph derives from the config.
 inline int kv_heads(const inq_model_config& c) { return c.n_kv_head > 0 ? c.n_kv_head : c.n_head; }
 inline int head_dim(const inq_model_config& c) { return c.n_embd / c.n_head; }
@@ -41,6 +50,7 @@ inline int64_t mlp_pre_width(const inq_model_config& c) {
   return c.arch == INQ_ARCH_LLAMA ? 2 * (int64_t)c.n_inner : c.n_inner;
 }
 inline bool uses_rmsnorm(const inq_model_config& c) { return c.arch == INQ_ARCH_LLAMA; }
+inline bool is_seq2seq(const inq_model_config& c) { return c.arch == INQ_ARCH_MARIAN; }
 
 }  // namespace inq
 
@@ -60,6 +70,9 @@ struct inq_model {
   // Resolved after finalize (wpe, lnf_b NULL for LLAMA).
   const float *wte = nullptr, *wpe = nullptr, *lnf_w = nullptr, *lnf_b = nullptr, *lm_head = nullptr;
   std::vector<inq::LayerWeights> layers;
+  // MARIAN: encoder and decoder blocks, final_logits_bias [V] (wte is model.shared.weight, also the LM head).
+  std::vector<inq::Seq2SeqLayerWeights> enc_layers, dec_layers;
+  const float* final_logits_bias = nullptr;
 
   ~inq_model();
 };

@@ -30,7 +30,7 @@ const OpSpec kSpecs[] = {
     {"rope_backward", 4, 2, 1, 1},       {"swiglu_forward", 2, 1, 1, 0},      {"swiglu_backward", 2, 2, 1, 0},
     {"gqa_attention_forward", 6, 2, 2, 1}, {"gqa_attention_backward", 6, 3, 1, 1},
     {"cross_attention_forward", 7, 3, 2, 1}, {"cross_attention_backward", 7, 4, 2, 1},
-    {"sinusoidal_positions", 2, 1, 1, 0},
+    {"sinusoidal_positions", 2, 1, 1, 0}, {"scale_add_forward", 1, 2, 1, 1},
 };
 
 // Inputs that may be NULL: matmul_forward's bias (index 2), the attention forwards' mask (index 1) and the step
@@ -249,6 +249,9 @@ int32_t run_op(int32_t device, const char* op_name, const int64_t* dims, int32_t
     const int N = dim(dims, 0, "N"), I = dim(dims, 1, "I");
     ops.swiglu_backward(out(0, (int64_t)N * 2 * I), in(0, (int64_t)N * I), in(1, (int64_t)N * 2 * I),
                         mem.identity(N, 1), I);
+  } else if (op == "scale_add_forward") {
+    const int N = dim(dims, 0, "N");
+    ops.scale_add_forward(out(0, N), in(0, N), scalars[0], in(1, N), N);
   } else if (op == "sinusoidal_positions") {
     const int N = dim(dims, 0, "N"), C = dim(dims, 1, "C");
     for (int n = 0; n < N; ++n)

@@ -138,6 +138,8 @@ struct Ops {
   // Sinusoidal position rows (Marian layout: sin of the first C/2 columns, cos of the rest, not interleaved) for the
   // N positions pos[n] >= 0: out [N,C]. Computed in double, rounded once.
   void (*sinusoidal_positions)(float* out, const int32_t* pos, int N, int C);
+  // out = a * scale + b (out may alias a or b): scaled token embeddings plus position rows.
+  void (*scale_add_forward)(float* out, const float* a, float scale, const float* b, int64_t N);
 };
 
 // The CPU twin (native/cpu/ops_table.cpp).

@@ -25,9 +25,12 @@ public struct NativeModelConfig
     public int AttnQkvBias;
     public int AttnOutBias;
     public int MlpBias;
+    // ABI 4 (encoder-decoder)
+    public int NEncoderLayer;
+    public float EmbedScale;
 }
 
-public enum NativeArch { Gpt2 = 1, Llama = 2 }
+public enum NativeArch { Gpt2 = 1, Llama = 2, Marian = 3 }
 
 public enum NativeActivation { GeluTanh = 1, GeluErf = 2, Relu = 3, Silu = 4 }
 
