@@ -56,6 +56,39 @@ public sealed unsafe partial class InferenceContext : IDisposable
         return output;
     }
 
+    /// <summary>Encoder-decoder forward (Marian): source ids [B, S] with <paramref name="sourceMask"/> [B, S] (null:
+    /// no padding; pad on the right) and decoder input ids [B, T] (the decoder start token first) with
+    /// <paramref name="targetMask"/> (null: no padding). Returns logits [B, T, vocab] (row t scores the token after
+    /// target position t) or null for <see cref="LogitsMode.None"/>.</summary>
+    public Tensor? Seq2SeqForward(int batch, int[] sourceIds, int[]? sourceMask, int[] targetIds, int[]? targetMask,
+        LogitsMode logits = LogitsMode.All)
+    {
+        ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+        if (!Model.Config.IsEncoderDecoder)
+            throw new InvalidInputException("Seq2SeqForward needs an encoder-decoder model; use Forward");
+        if (logits == LogitsMode.Last)
+            throw new InvalidInputException("Seq2SeqForward returns all rows or none (LogitsMode.Last comes with cached decoding)");
+        if (batch <= 0 || sourceIds.Length % batch != 0 || targetIds.Length % batch != 0)
+            throw new InvalidInputException($"source ({sourceIds.Length}) and target ({targetIds.Length}) ids must split into {batch} rows");
+        int s = sourceIds.Length / batch, t = targetIds.Length / batch;
+        if (sourceMask is not null && sourceMask.Length != sourceIds.Length)
+            throw new InvalidInputException($"source mask has {sourceMask.Length} entries, expected {batch}×{s}");
+        if (targetMask is not null && targetMask.Length != targetIds.Length)
+            throw new InvalidInputException($"target mask has {targetMask.Length} entries, expected {batch}×{t}");
+        CheckIds(sourceIds);
+        CheckIds(targetIds);
+        var output = AllocateLogits(batch, t, logits);
+        fixed (int* src = sourceIds)
+        fixed (int* sm = sourceMask)
+        fixed (int* tgt = targetIds)
+        fixed (int* tm = targetMask)
+        fixed (float* outp = output?.Data)
+            NativeCheck.Ok(NativeMethods.Seq2SeqForward(_handle, batch, s, t, src, null, sm, tgt, null, tm, (int)logits,
+                outp, 0), "inq_seq2seq_forward");
+        Remember(batch, t, false);
+        return output;
+    }
+
     /// <summary>Forward over token embeddings [B, T, hidden] (positions are added inside, as Hugging Face does
     /// for inputs_embeds). <paramref name="mask"/> is [B, T] or null for no padding.</summary>
     public Tensor? ForwardEmbeddings(Tensor embeddings, int[]? mask = null, LogitsMode logits = LogitsMode.All,

@@ -53,9 +53,48 @@ static class NativeConfigMapper
             AttnOutBias = l.OutputBias ? 1 : 0,
             MlpBias = l.MlpBias ? 1 : 0,
         },
+        MarianConfig m => ToNativeMarian(m),
         _ => throw new UnsupportedModelException(config.FilePath,
-            $"model_type '{config.ModelType}' has no native implementation yet (supported: gpt2, llama, mistral, qwen2)"),
+            $"model_type '{config.ModelType}' has no native implementation yet (supported: gpt2, llama, mistral, qwen2, marian)"),
     };
+
+    static unsafe NativeModelConfig ToNativeMarian(MarianConfig m)
+    {
+        // The native block shares head count and MLP width between the stacks, and one embedding table.
+        if (m.EncoderAttentionHeads != m.DecoderAttentionHeads || m.EncoderFfnDim != m.DecoderFfnDim)
+            throw new UnsupportedModelException(m.FilePath,
+                $"encoder and decoder differ in heads ({m.EncoderAttentionHeads} vs {m.DecoderAttentionHeads}) or ffn " +
+                $"width ({m.EncoderFfnDim} vs {m.DecoderFfnDim}); the native Marian graph needs them equal");
+        if (!m.ShareEncoderDecoderEmbeddings || m.DecoderVocabSize != m.VocabSize)
+            throw new UnsupportedModelException(m.FilePath,
+                "separate encoder/decoder vocabularies (share_encoder_decoder_embeddings false) are not supported");
+        if (m.HeadDim * m.DecoderAttentionHeads != m.DModel)
+            throw new UnsupportedModelException(m.FilePath, $"head_dim {m.HeadDim} × heads ≠ d_model {m.DModel}");
+        return new NativeModelConfig
+        {
+            StructSize = sizeof(NativeModelConfig),
+            Arch = (int)NativeArch.Marian,
+            NLayer = m.DecoderLayers,
+            NEncoderLayer = m.EncoderLayers,
+            NHead = m.DecoderAttentionHeads,
+            NEmbd = m.DModel,
+            NInner = m.DecoderFfnDim,
+            NPositions = m.MaxPositionEmbeddings ?? 1024,
+            VocabSize = m.VocabSize,
+            Activation = (int)(m.Activation switch
+            {
+                ActivationFunction.GeluTanh => NativeActivation.GeluTanh,
+                ActivationFunction.GeluErf => NativeActivation.GeluErf,
+                ActivationFunction.Relu => NativeActivation.Relu,
+                ActivationFunction.Silu => NativeActivation.Silu,
+                _ => throw new UnsupportedModelException(m.FilePath, $"activation {m.Activation} has no native kernel"),
+            }),
+            NormEps = (float)m.LayerNormEpsilon,
+            TieWordEmbeddings = 1,
+            ScaleAttnWeights = 1,
+            EmbedScale = (float)m.EmbeddingScale,
+        };
+    }
 
     /// <summary>Checkpoint names to try for a canonical native tensor name, most likely first.
     /// GPT2LMHeadModel saves "transformer.h.0..."; a bare GPT2Model saves "h.0...". LlamaForCausalLM (and
@@ -65,6 +104,9 @@ static class NativeConfigMapper
         Gpt2Config when canonical.StartsWith("lm_head.") => [canonical],
         Gpt2Config => ["transformer." + canonical, canonical],
         LlamaConfig when canonical.StartsWith("model.") => [canonical, canonical["model.".Length..]],
+        // MarianMTModel saves "model.shared.weight"; some checkpoints keep only the tied copies.
+        MarianConfig when canonical == "model.shared.weight" =>
+            [canonical, "model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight"],
         _ => [canonical],
     };
 
@@ -76,6 +118,8 @@ static class NativeConfigMapper
         LlamaConfig l => $"num_hidden_layers {l.NumHiddenLayers}, num_attention_heads {l.NumAttentionHeads}, " +
                          $"num_key_value_heads {l.NumKeyValueHeads}, hidden_size {l.HiddenSizeValue}, " +
                          $"intermediate_size {l.IntermediateSize}, vocab_size {l.VocabSize}",
+        MarianConfig m => $"d_model {m.DModel}, encoder_layers {m.EncoderLayers}, decoder_layers {m.DecoderLayers}, " +
+                          $"attention heads {m.DecoderAttentionHeads}, ffn_dim {m.DecoderFfnDim}, vocab_size {m.VocabSize}",
         _ => $"hidden {config.HiddenSize}, vocab_size {config.VocabSize}",
     };
 }

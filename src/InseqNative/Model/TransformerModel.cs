@@ -107,6 +107,16 @@ public sealed unsafe class TransformerModel : IDisposable
         return ctx.Forward(batch)!;
     }
 
+    /// <summary>Encoder-decoder logits [T, V] of one source and one decoder input (decoder start token first; no
+    /// padding): row t scores the token after target position t.</summary>
+    public Tensor Seq2SeqLogits(int[] sourceIds, int[] decoderInputIds)
+    {
+        CheckLength(Math.Max(sourceIds.Length, decoderInputIds.Length));
+        using var ctx = CreateContext(1, Math.Max(sourceIds.Length, decoderInputIds.Length));
+        var logits = ctx.Seq2SeqForward(1, sourceIds, null, decoderInputIds, null)!;
+        return new Tensor(logits.Data, decoderInputIds.Length, logits.Dim(2));
+    }
+
     /// <summary>Logits [B, T, V] of input token embeddings [B, T, hidden].</summary>
     public Tensor LogitsFromEmbeddings(Tensor embeddings, int[]? mask = null)
     {

@@ -168,7 +168,6 @@ public sealed class EncoderDecoderConfigTests
     }
 
     [Theory]
-    [InlineData("tiny-marian", "marian", typeof(MarianTokenizer))]
     [InlineData("tiny-m2m100", "m2m_100", typeof(M2M100Tokenizer))]
     [InlineData("tiny-t5", "t5", typeof(T5Tokenizer))]
     public void Folders_load_but_the_native_model_refuses_them(string model, string modelType, Type tokenizerType)
