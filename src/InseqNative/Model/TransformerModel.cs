@@ -117,6 +117,53 @@ public sealed unsafe class TransformerModel : IDisposable
         return new Tensor(logits.Data, decoderInputIds.Length, logits.Dim(2));
     }
 
+    /// <summary>
+    /// Greedy encoder-decoder generation for one source, as transformers' greedy search with this folder's generation
+    /// config: starts from the decoder start token, applies bad_words_ids, forced_bos_token_id (first new token) and
+    /// forced_eos_token_id (at max_length = 1 + <paramref name="maxNewTokens"/>), stops at EOS. Returns the sequence
+    /// including the start token. Each step reruns the full forward (no KV cache yet): for tests and short outputs.
+    /// </summary>
+    public int[] Seq2SeqGreedy(int[] sourceIds, int maxNewTokens)
+    {
+        if (!Config.IsEncoderDecoder) throw new InvalidInputException("Seq2SeqGreedy needs an encoder-decoder model");
+        if (maxNewTokens <= 0) throw new InvalidInputException($"maxNewTokens must be positive (got {maxNewTokens})");
+        var g = GenerationConfig;
+        var start = g.DecoderStartTokenId ?? Config.DecoderStartTokenId
+            ?? throw new InvalidInputException("the model defines no decoder_start_token_id");
+        var maxLength = 1 + maxNewTokens;
+        CheckLength(Math.Max(sourceIds.Length, maxLength));
+        using var ctx = CreateContext(1, Math.Max(sourceIds.Length, maxLength));
+        var seq = new List<int> { start };
+        while (seq.Count < maxLength)
+        {
+            var logits = ctx.Seq2SeqForward(1, sourceIds, null, seq.ToArray(), null)!;
+            var v = logits.Dim(2);
+            var row = new float[v];
+            Array.Copy(logits.Data, (seq.Count - 1) * v, row, 0, v);
+            foreach (var bad in g.BadWordsIds)
+            {
+                if (bad.Count == 0 || bad.Count - 1 > seq.Count) continue;
+                var match = true;
+                for (var i = 0; i < bad.Count - 1 && match; i++) match = seq[seq.Count - (bad.Count - 1) + i] == bad[i];
+                if (match && (uint)bad[^1] < (uint)v) row[bad[^1]] = float.NegativeInfinity;
+            }
+            int? forced = seq.Count == 1 && g.ForcedBosTokenId is int bos ? bos
+                : seq.Count == maxLength - 1 && g.ForcedEosTokenId is int eos ? eos : null;
+            var next = forced ?? ArgMax(row);
+            seq.Add(next);
+            if (g.EosTokenIds.Contains(next)) break;
+        }
+        return seq.ToArray();
+    }
+
+    static int ArgMax(float[] row)
+    {
+        var best = 0;
+        for (var i = 1; i < row.Length; i++)
+            if (row[i] > row[best]) best = i;
+        return best;
+    }
+
     /// <summary>Logits [B, T, V] of input token embeddings [B, T, hidden].</summary>
     public Tensor LogitsFromEmbeddings(Tensor embeddings, int[]? mask = null)
     {

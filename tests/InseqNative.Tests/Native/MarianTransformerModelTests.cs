@@ -39,6 +39,22 @@ public class MarianTransformerModelTests
     }
 
     [Fact]
+    public void Greedy_generation_matches_transformers()
+    {
+        using var model = TransformerModel.Load(FixturePaths.Models("tiny-marian"), Device.Cpu);
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(FixturePaths.Hf("tiny-marian")));
+        var n = 0;
+        foreach (var it in doc.RootElement.GetProperty("items").EnumerateArray())
+        {
+            var src = HfReference.Ints(it.GetProperty("input_ids"));
+            var expected = HfReference.Ints(it.GetProperty("greedy").GetProperty("sequence_ids"));
+            Assert.Equal(expected, model.Seq2SeqGreedy(src, 10));
+            n++;
+        }
+        Assert.Equal(3, n);
+    }
+
+    [Fact]
     public void Decoder_only_forward_is_refused_for_marian()
     {
         using var model = TransformerModel.Load(FixturePaths.Models("tiny-marian"), Device.Cpu);
