@@ -20,6 +20,10 @@ public sealed class AttributionModel : IDisposable
     /// <summary>Wraps a loaded (or in-memory) model; the model is disposed with this object.</summary>
     public AttributionModel(TransformerModel model, string defaultMethod = "saliency")
     {
+        if (model.Config.IsEncoderDecoder)
+            throw new UnsupportedModelException(model.Config.FilePath,
+                $"attribution of encoder-decoder models ({model.Config.ModelType}) is not implemented yet: their logits " +
+                "and generation work (TransformerModel.Seq2SeqLogits / Seq2SeqGreedy), source/target attribution is next");
         Model = model;
         MethodRegistry.Get(defaultMethod); // validates the id, listing the known ones
         DefaultMethod = defaultMethod;

@@ -25,3 +25,14 @@ public class ContrastAlignmentTests
         Assert.Contains("(1, 9)", e.Message);
     }
 }
+
+public class EncoderDecoderAttributionRefusalTests
+{
+    [Fact]
+    public void Attributing_an_encoder_decoder_model_is_a_clear_unsupported_error_for_now()
+    {
+        var e = Assert.Throws<UnsupportedModelException>(() =>
+            InseqNative.Inseq.LoadModel(InseqNative.Tests.Loading.FixturePaths.Models("tiny-marian"), "saliency", Device.Cpu));
+        Assert.Contains("encoder-decoder", e.Message);
+    }
+}
