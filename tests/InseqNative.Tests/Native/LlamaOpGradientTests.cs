@@ -6,38 +6,6 @@ namespace InseqNative.Tests.Native;
 /// </summary>
 public class LlamaOpGradientTests
 {
-    delegate float[] Forward(float[] x);
-
-    static void CheckAgainstFiniteDifferences(Forward forward, float[] x, float[] cotangent, float[] analytic,
-        string what, float eps = 1e-2f, double tolerance = 2e-3)
-    {
-        double maxRef = 0, maxErr = 0;
-        var worst = -1;
-        for (var i = 0; i < x.Length; i++)
-        {
-            var saved = x[i];
-            x[i] = saved + eps;
-            var plus = Dot(cotangent, forward(x));
-            x[i] = saved - eps;
-            var minus = Dot(cotangent, forward(x));
-            x[i] = saved;
-            var fd = (plus - minus) / (2 * eps);
-            maxRef = Math.Max(maxRef, Math.Abs(fd));
-            var err = Math.Abs(fd - analytic[i]);
-            if (err > maxErr) { maxErr = err; worst = i; }
-        }
-        Assert.True(maxRef > 0, $"{what}: the gradient is identically zero");
-        Assert.True(maxErr <= tolerance * maxRef + 1e-6,
-            $"{what}: max |analytic − FD| {maxErr:E3} at {worst} vs max |FD| {maxRef:E3}");
-    }
-
-    static double Dot(float[] a, float[] b)
-    {
-        double s = 0;
-        for (var i = 0; i < a.Length; i++) s += (double)a[i] * b[i];
-        return s;
-    }
-
     [Fact]
     public void Rmsnorm_forward_matches_the_definition_and_its_backward_finite_differences()
     {
@@ -66,7 +34,7 @@ public class LlamaOpGradientTests
         var dy = NativeOps.Random(n * c, 23);
         var dx = new float[n * c];
         NativeOps.Run("rmsnorm_backward", [n, c], [dy, x, w, rstd], [dx]);
-        CheckAgainstFiniteDifferences(Fwd, x, dy, dx, "rmsnorm");
+        FiniteDifferences.Check(Fwd, x, dy, dx, "rmsnorm");
     }
 
     [Fact]
@@ -110,7 +78,7 @@ public class LlamaOpGradientTests
         var dy = NativeOps.Random(n * w, 26);
         var dx = new float[n * w];
         NativeOps.Run("rope_backward", [n, w, heads, hd], [dy, pos], [dx], [theta]);
-        CheckAgainstFiniteDifferences(Fwd, x, dy, dx, "rope");
+        FiniteDifferences.Check(Fwd, x, dy, dx, "rope");
         // A rotation's transpose is its inverse.
         var back = new float[n * w];
         NativeOps.Run("rope_backward", [n, w, heads, hd], [Fwd(x), pos], [back], [theta]);
@@ -138,7 +106,7 @@ public class LlamaOpGradientTests
         var dy = NativeOps.Random(n * inner, 28);
         var dgu = new float[n * 2 * inner];
         NativeOps.Run("swiglu_backward", [n, inner], [dy, gu], [dgu]);
-        CheckAgainstFiniteDifferences(Fwd, gu, dy, dgu, "swiglu", eps: 1e-3f);
+        FiniteDifferences.Check(Fwd, gu, dy, dgu, "swiglu", eps: 1e-3f);
     }
 
     [Theory]
@@ -162,7 +130,7 @@ public class LlamaOpGradientTests
             for (var i = 0; i < 2 * c; i++) dout[t * c + i] = 0; // padded query rows of row 1 carry no cotangent
         var dqkv = new float[b * t * w];
         NativeOps.Run("gqa_attention_backward", [b, t, c, h, kvh, 1], [dout, qkv, att], [dqkv], [1f]);
-        CheckAgainstFiniteDifferences(Fwd, qkv, dout, dqkv, $"gqa attention padded={padded}");
+        FiniteDifferences.Check(Fwd, qkv, dout, dqkv, $"gqa attention padded={padded}");
     }
 
     [Fact]

@@ -6,37 +6,6 @@ namespace InseqNative.Tests.Native;
 /// </summary>
 public class OpGradientTests
 {
-    delegate float[] Forward(float[] x);
-
-    static void CheckAgainstFiniteDifferences(Forward forward, float[] x, float[] cotangent, float[] analytic,
-        string what, float eps = 1e-2f, double tolerance = 2e-3)
-    {
-        double maxRef = 0, maxErr = 0;
-        var worst = -1;
-        for (var i = 0; i < x.Length; i++)
-        {
-            var saved = x[i];
-            x[i] = saved + eps;
-            var plus = Dot(cotangent, forward(x));
-            x[i] = saved - eps;
-            var minus = Dot(cotangent, forward(x));
-            x[i] = saved;
-            var fd = (plus - minus) / (2 * eps);
-            maxRef = Math.Max(maxRef, Math.Abs(fd));
-            var err = Math.Abs(fd - analytic[i]);
-            if (err > maxErr) { maxErr = err; worst = i; }
-        }
-        Assert.True(maxErr <= tolerance * maxRef + 1e-6,
-            $"{what}: max |analytic − FD| {maxErr:E3} at {worst} vs max |FD| {maxRef:E3}");
-    }
-
-    static double Dot(float[] a, float[] b)
-    {
-        double s = 0;
-        for (var i = 0; i < a.Length; i++) s += (double)a[i] * b[i];
-        return s;
-    }
-
     [Fact]
     public void Layernorm_backward_matches_finite_differences()
     {
@@ -56,7 +25,7 @@ public class OpGradientTests
         var dy = NativeOps.Random(n * c, 4);
         var dx = new float[n * c];
         NativeOps.Run("layernorm_backward", [n, c], [dy, x, w, mean, rstd], [dx]);
-        CheckAgainstFiniteDifferences(Fwd, x, dy, dx, "layernorm");
+        FiniteDifferences.Check(Fwd, x, dy, dx, "layernorm");
     }
 
     [Theory]
@@ -77,7 +46,7 @@ public class OpGradientTests
         var dy = NativeOps.Random(n * m, 8);
         var dx = new float[n * k];
         NativeOps.Run("matmul_backward_input", [n, k, m, transB], [dy, w], [dx]);
-        CheckAgainstFiniteDifferences(Fwd, x, dy, dx, $"matmul transB={transB}", eps: 1e-2f, tolerance: 1e-3);
+        FiniteDifferences.Check(Fwd, x, dy, dx, $"matmul transB={transB}", eps: 1e-2f, tolerance: 1e-3);
     }
 
     [Fact]
@@ -114,7 +83,7 @@ public class OpGradientTests
         var dy = NativeOps.Random(n, 13);
         var dx = new float[n];
         NativeOps.Run("gelu_backward", [n, kind], [dy, x], [dx]);
-        CheckAgainstFiniteDifferences(Fwd, x, dy, dx, $"gelu kind {kind}", eps: 1e-3f);
+        FiniteDifferences.Check(Fwd, x, dy, dx, $"gelu kind {kind}", eps: 1e-3f);
     }
 
     [Fact]
@@ -179,7 +148,7 @@ public class OpGradientTests
             for (var i = 0; i < 2 * c; i++) dout[t * c + i] = 0; // padded query rows of row 1 carry no cotangent
         var dqkv = new float[b * t * 3 * c];
         NativeOps.Run("attention_backward", [b, t, c, h, 1], [dout, qkv, att], [dqkv], [1f]);
-        CheckAgainstFiniteDifferences(Fwd, qkv, dout, dqkv, $"attention padded={padded}", eps: 1e-2f);
+        FiniteDifferences.Check(Fwd, qkv, dout, dqkv, $"attention padded={padded}", eps: 1e-2f);
         // Causality and masking in the kept probabilities.
         for (var bi = 0; bi < b; bi++)
             for (var hi = 0; hi < h; hi++)
