@@ -19,14 +19,7 @@ static class NativeConfigMapper
             NInner = g.NInner,
             NPositions = g.NPositions,
             VocabSize = g.VocabSize,
-            Activation = (int)(g.Activation switch
-            {
-                ActivationFunction.GeluTanh => NativeActivation.GeluTanh,
-                ActivationFunction.GeluErf => NativeActivation.GeluErf,
-                ActivationFunction.Relu => NativeActivation.Relu,
-                ActivationFunction.Silu => NativeActivation.Silu,
-                _ => throw new UnsupportedModelException(g.FilePath, $"activation {g.Activation} has no native kernel"),
-            }),
+            Activation = Activation(g.Activation, g.FilePath),
             NormEps = (float)g.LayerNormEpsilon,
             TieWordEmbeddings = g.TieWordEmbeddings ? 1 : 0,
             ScaleAttnWeights = g.ScaleAttnWeights ? 1 : 0,
@@ -81,14 +74,7 @@ static class NativeConfigMapper
             NInner = m.DecoderFfnDim,
             NPositions = m.MaxPositionEmbeddings ?? 1024,
             VocabSize = m.VocabSize,
-            Activation = (int)(m.Activation switch
-            {
-                ActivationFunction.GeluTanh => NativeActivation.GeluTanh,
-                ActivationFunction.GeluErf => NativeActivation.GeluErf,
-                ActivationFunction.Relu => NativeActivation.Relu,
-                ActivationFunction.Silu => NativeActivation.Silu,
-                _ => throw new UnsupportedModelException(m.FilePath, $"activation {m.Activation} has no native kernel"),
-            }),
+            Activation = Activation(m.Activation, m.FilePath),
             NormEps = (float)m.LayerNormEpsilon,
             TieWordEmbeddings = 1,
             ScaleAttnWeights = 1,
@@ -122,4 +108,14 @@ static class NativeConfigMapper
                           $"attention heads {m.DecoderAttentionHeads}, ffn_dim {m.DecoderFfnDim}, vocab_size {m.VocabSize}",
         _ => $"hidden {config.HiddenSize}, vocab_size {config.VocabSize}",
     };
+
+    /// <summary>Our activation enum → the native one; one kernel per value, or a clear refusal naming the config.</summary>
+    static int Activation(ActivationFunction activation, string? configPath) => (int)(activation switch
+    {
+        ActivationFunction.GeluTanh => NativeActivation.GeluTanh,
+        ActivationFunction.GeluErf => NativeActivation.GeluErf,
+        ActivationFunction.Relu => NativeActivation.Relu,
+        ActivationFunction.Silu => NativeActivation.Silu,
+        _ => throw new UnsupportedModelException(configPath, $"activation {activation} has no native kernel"),
+    });
 }
