@@ -33,8 +33,8 @@ const char* matmul_kernel_name();
 void activation_forward(float* out, const float* x, int64_t N, int kind);
 void activation_backward(float* dx, const float* dy, const float* x, RowMap map, int W, int kind);
 
-void swiglu_forward(float* out, const float* gu, int64_t N, int I);
-void swiglu_backward(float* dgu, const float* dy, const float* gu, RowMap map, int I);
+void gated_act_forward(float* out, const float* gu, int64_t N, int I, int kind);
+void gated_act_backward(float* dgu, const float* dy, const float* gu, RowMap map, int I, int kind);
 
 void residual_forward(float* out, const float* a, const float* b, int64_t N);
 void scale_add_forward(float* out, const float* a, float scale, const float* b, int64_t N);
@@ -51,11 +51,13 @@ void cotangent_scatter(float* out, const float* src, RowMap map, int C);
 
 void cross_attention_forward(float* out, float* att, const float* q, const float* kv, const int32_t* mask, int B,
                              int Tq, int Tk, int C, int H, int64_t q_stride, int64_t kv_stride, int causal,
-                             float scale);
+                             float scale, const float* bias);
 void cross_attention_backward(float* dq, float* dkv, float* scratch, const float* dout, const float* q,
                               const float* kv, const float* att, int R, int n_cot, int Tq, int Tk, int C, int H,
                               int64_t q_stride, int64_t kv_stride, float scale);
-void sinusoidal_positions(float* out, const int32_t* pos, int N, int C);
+void sinusoidal_positions(float* out, const int32_t* pos, int N, int C, int layout);
+void relative_position_bias(float* out, const float* table, int H, int Tq, int Tk, int q_offset, int bidirectional,
+                            int num_buckets, int max_distance);
 
 size_t step_fn_workspace_floats(int V);
 void step_fn_scores(float* scores, const float* logits, const float* contrast_logits, const int32_t* targets,

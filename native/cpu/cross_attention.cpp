@@ -1,7 +1,7 @@
 // Attention over separate query and key/value rows: bidirectional encoder self-attention (causal = 0), decoder
 // cross-attention (queries from the decoder, keys/values from the encoder output) and, with causal = 1, a causal
 // self-attention over the same layout. Key padding mask [B,Tk]; kept probabilities [B,H,Tq,Tk]; input backward to
-// the queries and to the keys/values.
+// the queries and to the keys/values. An optional [H,Tq,Tk] bias (T5's relative positions) joins the scaled scores.
 #include <cmath>
 #include <cstring>
 
@@ -27,7 +27,7 @@ inline float dot8(const float* a, const float* b, int n) {
 
 void cross_attention_forward(float* out, float* att, const float* q, const float* kv, const int32_t* mask, int B,
                              int Tq, int Tk, int C, int H, int64_t q_stride, int64_t kv_stride, int causal,
-                             float scale) {
+                             float scale, const float* bias) {
   const int hd = C / H;
 #pragma omp parallel for collapse(3) schedule(dynamic, 4) num_threads(num_threads())
   for (int b = 0; b < B; ++b)
@@ -39,6 +39,7 @@ void cross_attention_forward(float* out, float* att, const float* q, const float
         const int32_t* m = mask ? mask + (int64_t)b * Tk : nullptr;
         float* p = att + (((int64_t)b * H + h) * Tq + i) * Tk;
         float* o = out + ((int64_t)b * Tq + i) * C + h * hd;
+        const float* bi = bias ? bias + ((int64_t)h * Tq + i) * Tk : nullptr;
         const int n = causal ? (i + 1 < Tk ? i + 1 : Tk) : Tk;
         float maxv = -INFINITY;
         bool any = false;
@@ -47,7 +48,7 @@ void cross_attention_forward(float* out, float* att, const float* q, const float
             p[j] = 0.0f;
             continue;
           }
-          const float s = dot8(qi, kb + j * kv_stride, hd) * scale;
+          const float s = dot8(qi, kb + j * kv_stride, hd) * scale + (bi ? bi[j] : 0.0f);
           p[j] = s;
           if (!any || s > maxv) maxv = s;
           any = true;

@@ -18,8 +18,8 @@ const Ops& cpu_ops() {
       cpu::matmul_backward_input,
       cpu::activation_forward,
       cpu::activation_backward,
-      cpu::swiglu_forward,
-      cpu::swiglu_backward,
+      cpu::gated_act_forward,
+      cpu::gated_act_backward,
       cpu::residual_forward,
       cpu::attention_forward,
       cpu::attention_backward,
@@ -31,6 +31,7 @@ const Ops& cpu_ops() {
       cpu::cross_attention_forward,
       cpu::cross_attention_backward,
       cpu::sinusoidal_positions,
+      cpu::relative_position_bias,
       cpu::scale_add_forward,
   };
   return ops;

@@ -15,7 +15,8 @@ __device__ __forceinline__ float dot_seq(const float* a, const float* b, int n) 
 
 __global__ void cross_attention_forward_kernel(float* out, float* att, const float* q, const float* kv,
                                                const int32_t* mask, int B, int Tq, int Tk, int C, int H,
-                                               int64_t q_stride, int64_t kv_stride, int causal, float scale) {
+                                               int64_t q_stride, int64_t kv_stride, int causal, float scale,
+                                               const float* bias) {
   INQ_GRID_STRIDE(idx, (int64_t)B * H * Tq) {
     const int i = (int)(idx % Tq);
     const int h = (int)((idx / Tq) % H);
@@ -27,6 +28,7 @@ __global__ void cross_attention_forward_kernel(float* out, float* att, const flo
     const int32_t* m = mask ? mask + (int64_t)b * Tk : nullptr;
     float* p = att + (((int64_t)b * H + h) * Tq + i) * Tk;
     float* o = out + ((int64_t)b * Tq + i) * C + h * hd;
+    const float* bi = bias ? bias + ((int64_t)h * Tq + i) * Tk : nullptr;
     const int n = causal ? min(i + 1, Tk) : Tk;
     float maxv = -INFINITY;
     bool any = false;
@@ -35,7 +37,7 @@ __global__ void cross_attention_forward_kernel(float* out, float* att, const flo
         p[j] = 0.0f;
         continue;
       }
-      const float s = dot_seq(qi, kb + j * kv_stride, hd) * scale;
+      const float s = dot_seq(qi, kb + j * kv_stride, hd) * scale + (bi ? bi[j] : 0.0f);
       p[j] = s;
       maxv = any ? fmaxf(maxv, s) : s;
       any = true;
@@ -109,11 +111,11 @@ __global__ void cross_attention_backward_kernel(float* dq, float* dkv, float* sc
 
 void cross_attention_forward(float* out, float* att, const float* q, const float* kv, const int32_t* mask, int B,
                              int Tq, int Tk, int C, int H, int64_t q_stride, int64_t kv_stride, int causal,
-                             float scale, cudaStream_t stream) {
+                             float scale, const float* bias, cudaStream_t stream) {
   const int64_t n = (int64_t)B * H * Tq;
   if (n <= 0) return;
   cross_attention_forward_kernel<<<grid_for(n), kBlock, 0, stream>>>(out, att, q, kv, mask, B, Tq, Tk, C, H, q_stride,
-                                                                     kv_stride, causal, scale);
+                                                                     kv_stride, causal, scale, bias);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -3,6 +3,7 @@
 #include "attention.cuh"
 #include "cross_attention.cuh"
 #include "embedding.cuh"
+#include "gated_act.cuh"
 #include "gelu.cuh"
 #include "layernorm.cuh"
 #include "matmul.cuh"
@@ -11,7 +12,6 @@
 #include "rmsnorm.cuh"
 #include "rope.cuh"
 #include "step_functions.cuh"
-#include "swiglu.cuh"
 
 namespace inq {
 namespace cuda {
@@ -60,9 +60,11 @@ void op_activation_forward(float* out, const float* x, int64_t N, int kind) {
 void op_activation_backward(float* dx, const float* dy, const float* x, RowMap map, int W, int kind) {
   activation_backward(dx, dy, x, map, W, kind, stream());
 }
-void op_swiglu_forward(float* out, const float* gu, int64_t N, int I) { swiglu_forward(out, gu, N, I, stream()); }
-void op_swiglu_backward(float* dgu, const float* dy, const float* gu, RowMap map, int I) {
-  swiglu_backward(dgu, dy, gu, map, I, stream());
+void op_gated_act_forward(float* out, const float* gu, int64_t N, int I, int kind) {
+  gated_act_forward(out, gu, N, I, kind, stream());
+}
+void op_gated_act_backward(float* dgu, const float* dy, const float* gu, RowMap map, int I, int kind) {
+  gated_act_backward(dgu, dy, gu, map, I, kind, stream());
 }
 void op_residual_forward(float* out, const float* a, const float* b, int64_t N) {
   residual_forward(out, a, b, N, stream());
@@ -97,8 +99,9 @@ void op_step_fn_dlogits(float* dlogits, float* scores, const float* logits, cons
 }
 void op_cross_attention_forward(float* out, float* att, const float* q, const float* kv, const int32_t* mask, int B,
                                 int Tq, int Tk, int C, int H, int64_t q_stride, int64_t kv_stride, int causal,
-                                float scale) {
-  cross_attention_forward(out, att, q, kv, mask, B, Tq, Tk, C, H, q_stride, kv_stride, causal, scale, stream());
+                                float scale, const float* bias) {
+  cross_attention_forward(out, att, q, kv, mask, B, Tq, Tk, C, H, q_stride, kv_stride, causal, scale, bias,
+                          stream());
 }
 void op_cross_attention_backward(float* dq, float* dkv, float* scratch, const float* dout, const float* q,
                                  const float* kv, const float* att, int R, int n_cot, int Tq, int Tk, int C, int H,
@@ -109,8 +112,12 @@ void op_cross_attention_backward(float* dq, float* dkv, float* scratch, const fl
 void op_scale_add_forward(float* out, const float* a, float scale, const float* b, int64_t N) {
   scale_add_forward(out, a, scale, b, N, stream());
 }
-void op_sinusoidal_positions(float* out, const int32_t* pos, int N, int C) {
-  sinusoidal_positions(out, pos, N, C, stream());
+void op_sinusoidal_positions(float* out, const int32_t* pos, int N, int C, int layout) {
+  sinusoidal_positions(out, pos, N, C, layout, stream());
+}
+void op_relative_position_bias(float* out, const float* table, int H, int Tq, int Tk, int q_offset, int bidirectional,
+                               int num_buckets, int max_distance) {
+  relative_position_bias(out, table, H, Tq, Tk, q_offset, bidirectional, num_buckets, max_distance, stream());
 }
 
 // Filled by name, so a reordered or extended Ops struct cannot silently shift entries.
@@ -130,8 +137,8 @@ Ops make_ops() {
   o.matmul_backward_input = op_matmul_backward_input;
   o.activation_forward = op_activation_forward;
   o.activation_backward = op_activation_backward;
-  o.swiglu_forward = op_swiglu_forward;
-  o.swiglu_backward = op_swiglu_backward;
+  o.gated_act_forward = op_gated_act_forward;
+  o.gated_act_backward = op_gated_act_backward;
   o.residual_forward = op_residual_forward;
   o.attention_forward = op_attention_forward;
   o.attention_backward = op_attention_backward;
@@ -143,6 +150,7 @@ Ops make_ops() {
   o.cross_attention_forward = op_cross_attention_forward;
   o.cross_attention_backward = op_cross_attention_backward;
   o.sinusoidal_positions = op_sinusoidal_positions;
+  o.relative_position_bias = op_relative_position_bias;
   o.scale_add_forward = op_scale_add_forward;
   return o;
 }

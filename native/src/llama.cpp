@@ -48,7 +48,7 @@ void run(Context* ctx, int l, int batch, int seq, const int32_t* mask, bool fill
   ops.residual_forward(a.mid, a.x, ln_out, N * s.C);
   ops.rmsnorm_forward(ln_out, a.ln2_rstd, a.mid, w.ln2_w, rows, s.C, cfg.norm_eps);
   ops.matmul_forward(a.fc_pre, ln_out, w.fc_w, w.fc_b, rows, s.C, 2 * s.I, 1, ws);
-  ops.swiglu_forward(act, a.fc_pre, N, s.I);
+  ops.gated_act_forward(act, a.fc_pre, N, s.I, INQ_ACT_SILU);
   ops.matmul_forward(attn_y, act, w.mlp_proj_w, w.mlp_proj_b, rows, s.I, s.C, 1, ws);
   ops.residual_forward(a.y, a.mid, attn_y, N * s.C);
 }
@@ -75,7 +75,7 @@ void backward(Context* ctx, int l, const RowMap& map) {
   // d(silu(gate) * up) lives after the largest d(gate | up) block (see Layout::big).
   float* dact = big + (int64_t)ctx->max_cot * ctx->max_seq * 2 * s.I;
   ops.matmul_backward_input(dact, g, w.mlp_proj_w, rows, s.I, s.C, 1, ws);
-  ops.swiglu_backward(big, dact, a.fc_pre, map, s.I);
+  ops.gated_act_backward(big, dact, a.fc_pre, map, s.I, INQ_ACT_SILU);
   ops.matmul_backward_input(c1, big, w.fc_w, rows, s.C, 2 * s.I, 1, ws);
   ops.rmsnorm_backward(c2, c1, a.mid, w.ln2_w, a.ln2_rstd, map, s.C);
   ops.residual_forward(g, g, c2, (int64_t)rows * s.C);

@@ -27,16 +27,19 @@ const OpSpec kSpecs[] = {
     {"gelu_backward", 2, 2, 1, 0},       {"residual_forward", 1, 2, 1, 0},    {"attention_forward", 5, 2, 2, 1},
     {"attention_backward", 5, 3, 1, 1},  {"step_fn_scores", 6, 4, 1, 1},     {"step_fn_dlogits", 6, 4, 2, 1},
     {"rmsnorm_forward", 2, 2, 2, 1},     {"rmsnorm_backward", 2, 4, 1, 0},    {"rope_forward", 4, 2, 1, 1},
-    {"rope_backward", 4, 2, 1, 1},       {"swiglu_forward", 2, 1, 1, 0},      {"swiglu_backward", 2, 2, 1, 0},
+    {"rope_backward", 4, 2, 1, 1},       {"gated_act_forward", 3, 1, 1, 0},   {"gated_act_backward", 3, 2, 1, 0},
     {"gqa_attention_forward", 6, 2, 2, 1}, {"gqa_attention_backward", 6, 3, 1, 1},
-    {"cross_attention_forward", 7, 3, 2, 1}, {"cross_attention_backward", 7, 4, 2, 1},
-    {"sinusoidal_positions", 2, 1, 1, 0}, {"scale_add_forward", 1, 2, 1, 1},
+    {"cross_attention_forward", 7, 4, 2, 1}, {"cross_attention_backward", 7, 4, 2, 1},
+    {"sinusoidal_positions", 3, 1, 1, 0}, {"scale_add_forward", 1, 2, 1, 1},
+    {"relative_position_bias", 7, 1, 1, 0},
 };
 
-// Inputs that may be NULL: matmul_forward's bias (index 2), the attention forwards' mask (index 1) and the step
-// functions' contrast logits and contrast targets (indices 1 and 3).
+// Inputs that may be NULL: matmul_forward's bias (index 2), the attention forwards' mask (index 1; cross_attention:
+// 2), cross_attention_forward's score bias (index 3) and the step functions' contrast logits and contrast targets
+// (indices 1 and 3).
 bool optional_input(const std::string& op, int i) {
-  return (op == "matmul_forward" && i == 2) || (op == "cross_attention_forward" && i == 2) || ((op == "attention_forward" || op == "gqa_attention_forward") && i == 1) ||
+  return (op == "matmul_forward" && i == 2) || (op == "cross_attention_forward" && (i == 2 || i == 3)) ||
+         ((op == "attention_forward" || op == "gqa_attention_forward") && i == 1) ||
          ((op == "step_fn_scores" || op == "step_fn_dlogits") && (i == 1 || i == 3));
 }
 
@@ -242,23 +245,42 @@ int32_t run_op(int32_t device, const char* op_name, const int64_t* dims, int32_t
       ops.rope_forward(out(0, NW), in(0, NW), in_i(1, N), N, W, n_heads, hd, scalars[0]);
     else
       ops.rope_backward(out(0, NW), in(0, NW), in_i(1, N), mem.identity(N, 1), W, n_heads, hd, scalars[0]);
-  } else if (op == "swiglu_forward") {
+  } else if (op == "gated_act_forward" || op == "gated_act_backward") {
     const int N = dim(dims, 0, "N"), I = dim(dims, 1, "I");
-    ops.swiglu_forward(out(0, (int64_t)N * I), in(0, (int64_t)N * 2 * I), N, I);
-  } else if (op == "swiglu_backward") {
-    const int N = dim(dims, 0, "N"), I = dim(dims, 1, "I");
-    ops.swiglu_backward(out(0, (int64_t)N * 2 * I), in(0, (int64_t)N * I), in(1, (int64_t)N * 2 * I),
-                        mem.identity(N, 1), I);
+    const int kind = flag(dims, 2, "kind", INQ_ACT_GELU_TANH, INQ_ACT_SILU);
+    if (op == "gated_act_forward")
+      ops.gated_act_forward(out(0, (int64_t)N * I), in(0, (int64_t)N * 2 * I), N, I, kind);
+    else
+      ops.gated_act_backward(out(0, (int64_t)N * 2 * I), in(0, (int64_t)N * I), in(1, (int64_t)N * 2 * I),
+                             mem.identity(N, 1), I, kind);
   } else if (op == "scale_add_forward") {
     const int N = dim(dims, 0, "N");
     ops.scale_add_forward(out(0, N), in(0, N), scalars[0], in(1, N), N);
   } else if (op == "sinusoidal_positions") {
     const int N = dim(dims, 0, "N"), C = dim(dims, 1, "C");
+    const int layout = flag(dims, 2, "layout", 0, 1);
+    // fairseq divides by C/2 - 1.
+    INQ_CHECK(layout == 0 || C >= 4, INQ_ERR_INVALID_ARGUMENT, "layout 1 needs C >= 4 (got %d)", C);
     for (int n = 0; n < N; ++n)
       INQ_CHECK(host_i(0)[n] >= 0, INQ_ERR_INVALID_ARGUMENT, "pos[%d] = %d is negative", n, host_i(0)[n]);
-    ops.sinusoidal_positions(out(0, (int64_t)N * C), in_i(0, N), N, C);
+    ops.sinusoidal_positions(out(0, (int64_t)N * C), in_i(0, N), N, C, layout);
+  } else if (op == "relative_position_bias") {
+    const int H = dim(dims, 0, "H"), Tq = dim(dims, 1, "Tq"), Tk = dim(dims, 2, "Tk");
+    const int q_offset = flag(dims, 3, "q_offset", 0, (1 << 30));
+    const int bidirectional = flag(dims, 4, "bidirectional", 0, 1);
+    const int num_buckets = dim(dims, 5, "num_buckets"), max_distance = dim(dims, 6, "max_distance");
+    // Every bucket range needs an exact part (max_exact >= 1) and a logarithmic part that grows (max_distance above
+    // max_exact), else the bucket formula divides by zero.
+    const int max_exact = (bidirectional ? num_buckets / 2 : num_buckets) / 2;
+    INQ_CHECK(max_exact >= 1, INQ_ERR_INVALID_ARGUMENT, "num_buckets %d is too small (bidirectional %d)", num_buckets,
+              bidirectional);
+    INQ_CHECK(max_distance > max_exact, INQ_ERR_INVALID_ARGUMENT, "max_distance %d must exceed max_exact %d",
+              max_distance, max_exact);
+    ops.relative_position_bias(out(0, (int64_t)H * Tq * Tk), in(0, (int64_t)num_buckets * H), H, Tq, Tk, q_offset,
+                               bidirectional, num_buckets, max_distance);
   } else if (op == "cross_attention_forward" || op == "cross_attention_backward") {
-    // Dense layouts: q / dq [B(*n_cot),Tq,C], kv / dkv [B(*n_cot),Tk,2C] (k | v), mask [B,Tk], att [B,H,Tq,Tk].
+    // Dense layouts: q / dq [B(*n_cot),Tq,C], kv / dkv [B(*n_cot),Tk,2C] (k | v), mask [B,Tk], att [B,H,Tq,Tk],
+    // bias [H,Tq,Tk].
     const bool fwd = op == "cross_attention_forward";
     const int B = dim(dims, 0, "B"), Tq = dim(dims, 1, "Tq"), Tk = dim(dims, 2, "Tk"), C = dim(dims, 3, "C"),
               H = dim(dims, 4, "H");
@@ -274,7 +296,7 @@ int32_t run_op(int32_t device, const char* op_name, const int64_t* dims, int32_t
           INQ_CHECK(mask[i] == 0 || mask[i] == 1, INQ_ERR_INVALID_ARGUMENT, "mask[%lld] = %d is not 0 or 1",
                     (long long)i, mask[i]);
       ops.cross_attention_forward(out(0, q_n), out(1, att), in(0, q_n), in(1, kv_n), in_i(2, (int64_t)B * Tk), B, Tq,
-                                  Tk, C, H, C, 2 * C, causal_or_ncot, scale);
+                                  Tk, C, H, C, 2 * C, causal_or_ncot, scale, in(3, (int64_t)H * Tq * Tk));
     } else {
       const int n_cot = causal_or_ncot, R = B * n_cot;
       ops.cross_attention_backward(out(0, q_n * n_cot), out(1, kv_n * n_cot), mem.scratch((int64_t)R * H * Tk),

@@ -83,10 +83,11 @@ struct Ops {
   void (*activation_forward)(float* out, const float* x, int64_t N, int kind);
   // dx = dy * act'(x) over the map.rows gradient rows of W elements; x is saved rows (see RowMap). dx may alias dy.
   void (*activation_backward)(float* dx, const float* dy, const float* x, RowMap map, int W, int kind);
-  // SwiGLU: out[n, i] = silu(gu[n, i]) * gu[n, I + i] over rows of gu [N, 2I] (gate | up).
-  void (*swiglu_forward)(float* out, const float* gu, int64_t N, int I);
+  // Gated MLP activation: out[n, i] = act(gu[n, i]) * gu[n, I + i] over rows of gu [N, 2I] (gate | up), act an
+  // inq_activation: SwiGLU (LLAMA) with INQ_ACT_SILU, T5's gated-gelu with INQ_ACT_GELU_TANH.
+  void (*gated_act_forward)(float* out, const float* gu, int64_t N, int I, int kind);
   // dgu [rows, 2I] from dy [rows, I]; gu is saved rows (see RowMap).
-  void (*swiglu_backward)(float* dgu, const float* dy, const float* gu, RowMap map, int I);
+  void (*gated_act_backward)(float* dgu, const float* dy, const float* gu, RowMap map, int I, int kind);
   // out = a + b (out may alias a or b).
   void (*residual_forward)(float* out, const float* a, const float* b, int64_t N);
   // Causal multi-head (grouped-query when KVH < H) self-attention over qkv rows of W = C + 2 * KVH * hd floats,
@@ -125,19 +126,27 @@ struct Ops {
   // encoder self-attention and decoder cross-attention (causal = 0), or causal (key j visible to query i iff j <= i).
   // mask [B,Tk] (NULL: all visible) masks keys. out [B,Tq,C]; att [B,H,Tq,Tk] probabilities, exactly 0 where masked;
   // a query with no visible key gets zero probabilities and zero output. Self-attention over fused qkv rows [B,T,3C]:
-  // q = qkv, kv = qkv + C, both strides 3C.
+  // q = qkv, kv = qkv + C, both strides 3C. bias [H,Tq,Tk] (NULL: none) is added to the scaled scores of every batch
+  // row (T5's relative position bias); it does not depend on the inputs, so the backward is unchanged.
   void (*cross_attention_forward)(float* out, float* att, const float* q, const float* kv, const int32_t* mask, int B,
                                   int Tq, int Tk, int C, int H, int64_t q_stride, int64_t kv_stride, int causal,
-                                  float scale);
+                                  float scale, const float* bias);
   // Input backward for R = B * n_cot cotangent rows (row r reads saved forward row r / n_cot): dq [R,Tq] (stride
   // q_stride; columns 0..C-1 of each row written) and dkv [R,Tk] (stride kv_stride; columns 0..2C-1 written) from
   // dout [R,Tq,C]. dq and dkv may be the two halves of one fused dqkv buffer. scratch: R * H * Tk floats.
   void (*cross_attention_backward)(float* dq, float* dkv, float* scratch, const float* dout, const float* q,
                                    const float* kv, const float* att, int R, int n_cot, int Tq, int Tk, int C, int H,
                                    int64_t q_stride, int64_t kv_stride, float scale);
-  // Sinusoidal position rows (Marian layout: sin of the first C/2 columns, cos of the rest, not interleaved) for the
-  // N positions pos[n] >= 0: out [N,C]. Computed in double, rounded once.
-  void (*sinusoidal_positions)(float* out, const int32_t* pos, int N, int C);
+  // Sinusoidal position rows for the N positions pos[n] >= 0: out [N,C], sin of the first C/2 columns, cos of the
+  // rest (not interleaved). layout 0 (Marian): frequency i = 10000^(-2i/C), computed in double, rounded once.
+  // layout 1 (fairseq / M2M100): frequency i = exp(-i * ln(10000) / (C/2 - 1)), computed in float32 as torch does
+  // (frequency, then pos * frequency rounded to float, then sin/cos); an odd C gets a zero last column.
+  void (*sinusoidal_positions)(float* out, const int32_t* pos, int N, int C, int layout);
+  // T5's relative position bias: out[h, i, j] = table[bucket(j - (i + q_offset)), h] for queries i < Tq and keys
+  // j < Tk; table [num_buckets, H]. bucket() is Hugging Face's _relative_position_bucket (bidirectional: half the
+  // buckets per sign; else only keys at or before the query count), with its float32 logarithm arithmetic.
+  void (*relative_position_bias)(float* out, const float* table, int H, int Tq, int Tk, int q_offset,
+                                 int bidirectional, int num_buckets, int max_distance);
   // out = a * scale + b (out may alias a or b): scaled token embeddings plus position rows.
   void (*scale_add_forward)(float* out, const float* a, float scale, const float* b, int64_t N);
 };
