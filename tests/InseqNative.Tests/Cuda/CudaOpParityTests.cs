@@ -105,13 +105,17 @@ public class CudaOpParityTests
     public void Residual_forward() => Parity("residual_forward", [10007], [Random(10007, 25), Random(10007, 26)], [10007]);
 
     [Theory]
-    [InlineData(3, 64)]
-    [InlineData(2, 1000)]
-    public void Swiglu_forward_and_backward(int n, int inner)
+    [InlineData(3, 64, 4)]
+    [InlineData(2, 1000, 4)]
+    [InlineData(3, 64, 1)]
+    [InlineData(2, 1000, 1)]
+    [InlineData(3, 64, 2)]
+    [InlineData(3, 64, 3)]
+    public void Gated_activation_forward_and_backward(int n, int inner, int kind)
     {
         var gu = Random(n * 2 * inner, 27, 3f);
-        Parity("swiglu_forward", [n, inner], [gu], [n * inner]);
-        Parity("swiglu_backward", [n, inner], [Random(n * inner, 28), gu], [n * 2 * inner]);
+        Parity("gated_act_forward", [n, inner, kind], [gu], [n * inner]);
+        Parity("gated_act_backward", [n, inner, kind], [Random(n * inner, 28), gu], [n * 2 * inner]);
     }
 
     [Theory]
@@ -208,5 +212,49 @@ public class CudaOpParityTests
                     Parity("step_fn_dlogits", dims, inputs, [rows * vocab, rows], [topP], what: what + " dlogits");
             }
         }
+    }
+
+    [Theory]
+    [InlineData(2, 5, 7, 32, 4, 0, false)]
+    [InlineData(2, 5, 7, 32, 4, 0, true)]
+    [InlineData(3, 9, 9, 64, 8, 1, true)]
+    [InlineData(1, 40, 70, 96, 3, 0, true)]
+    public void Cross_attention_forward_and_backward(int b, int tq, int tk, int c, int h, int causal, bool bias)
+    {
+        var q = Random(b * tq * c, 50, 2f);
+        var kv = Random(b * tk * 2 * c, 51, 2f);
+        var mask = LeftPaddedMask(b, tk, 52);
+        var bi = bias ? Random(h * tq * tk, 53, 3f) : null;
+        int[] sizes = [b * tq * c, b * h * tq * tk];
+        Parity("cross_attention_forward", [b, tq, tk, c, h, causal, 1], [q, kv, mask, bi], sizes, [1f],
+            what: $"cross_attention_forward causal {causal} bias {bias}");
+        var att = new float[b * h * tq * tk];
+        NativeOps.Run("cross_attention_forward", [b, tq, tk, c, h, causal, 1], [q, kv, mask, bi],
+            [new float[b * tq * c], att], [1f]);
+        const int nCot = 2;
+        Parity("cross_attention_backward", [b, tq, tk, c, h, nCot, 1], [Random(b * nCot * tq * c, 54), q, kv, att],
+            [b * nCot * tq * c, b * nCot * tk * 2 * c], [1f], what: $"cross_attention_backward causal {causal} bias {bias}");
+    }
+
+    [Theory]
+    [InlineData(0, 512)]
+    [InlineData(0, 7)]
+    [InlineData(1, 1024)]
+    [InlineData(1, 9)]
+    public void Sinusoidal_positions(int layout, int c)
+    {
+        var pos = RandomInts(37, 1030, 55);
+        Parity("sinusoidal_positions", [pos.Length, c, layout], [pos], [pos.Length * c]);
+    }
+
+    [Theory]
+    [InlineData(1, 32, 128, 0)]
+    [InlineData(0, 32, 128, 5)]
+    [InlineData(1, 8, 20, 3)]
+    public void Relative_position_bias(int bidirectional, int buckets, int maxDistance, int qOffset)
+    {
+        const int h = 6, tq = 37, tk = 300;
+        Parity("relative_position_bias", [h, tq, tk, qOffset, bidirectional, buckets, maxDistance],
+            [Random(buckets * h, 56)], [h * tq * tk]);
     }
 }

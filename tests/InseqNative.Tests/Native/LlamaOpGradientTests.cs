@@ -86,14 +86,14 @@ public class LlamaOpGradientTests
     }
 
     [Fact]
-    public void Swiglu_forward_is_silu_gate_times_up_and_its_backward_matches_finite_differences()
+    public void Gated_silu_forward_is_silu_gate_times_up_and_its_backward_matches_finite_differences()
     {
         const int n = 3, inner = 7;
         var gu = NativeOps.Random(n * 2 * inner, 27, 3f);
         float[] Fwd(float[] input)
         {
             var y = new float[n * inner];
-            NativeOps.Run("swiglu_forward", [n, inner], [input], [y]);
+            NativeOps.Run("gated_act_forward", [n, inner, 4 /* INQ_ACT_SILU */], [input], [y]);
             return y;
         }
         var y0 = Fwd(gu);
@@ -105,7 +105,7 @@ public class LlamaOpGradientTests
             }
         var dy = NativeOps.Random(n * inner, 28);
         var dgu = new float[n * 2 * inner];
-        NativeOps.Run("swiglu_backward", [n, inner], [dy, gu], [dgu]);
+        NativeOps.Run("gated_act_backward", [n, inner, 4], [dy, gu], [dgu]);
         FiniteDifferences.Check(Fwd, gu, dy, dgu, "swiglu", eps: 1e-3f);
     }
 

@@ -55,7 +55,7 @@ public class MarianOpGraphTests
             Array.Copy(v, j * C, kv, j * 2 * C + C, C);
         }
         var o = new float[tq * C];
-        NativeOps.Run("cross_attention_forward", [1, tq, tk, C, H, causal, 1], [q, kv, mask],
+        NativeOps.Run("cross_attention_forward", [1, tq, tk, C, H, causal, 1], [q, kv, mask, null],
             [o, new float[H * tq * tk]], [1f]);
         return Linear(o, tq, wt[p + "out_proj.weight"], wt[p + "out_proj.bias"], C, C);
     }
@@ -72,7 +72,7 @@ public class MarianOpGraphTests
     {
         var n = ids.Length;
         var pos = new float[n * C];
-        NativeOps.Run("sinusoidal_positions", [n, C], [Enumerable.Range(0, n).ToArray()], [pos]);
+        NativeOps.Run("sinusoidal_positions", [n, C, 0], [Enumerable.Range(0, n).ToArray()], [pos]);
         var scale = MathF.Sqrt(C);
         var x = new float[n * C];
         for (var i = 0; i < n; i++)
