@@ -211,6 +211,42 @@ INQ_API int32_t inq_seq2seq_forward(inq_context* ctx, int32_t batch, int32_t src
   });
 }
 
+INQ_API int32_t inq_seq2seq_backward(inq_context* ctx, int32_t batch, int32_t n_cot, const int32_t* positions,
+                                     const float* dlogits, float* d_src, float* d_tgt) {
+  return GUARD({
+    live_ctx(ctx);
+    INQ_CHECK_NOT_NULL(positions);
+    INQ_CHECK_NOT_NULL(dlogits);
+    seq2seq_backward(ctx, batch, n_cot, positions, dlogits, d_src, d_tgt);
+  });
+}
+
+INQ_API int32_t inq_seq2seq_get_attention(inq_context* ctx, int32_t kind, int32_t layer, float* out) {
+  return GUARD({
+    live_ctx(ctx);
+    INQ_CHECK_NOT_NULL(out);
+    seq2seq_get_attention(ctx, kind, layer, out);
+  });
+}
+
+INQ_API int32_t inq_seq2seq_embed_tokens(inq_context* ctx, const int32_t* ids, int32_t n, float* out) {
+  return GUARD({
+    live_ctx(ctx);
+    INQ_CHECK_NOT_NULL(ids);
+    INQ_CHECK_NOT_NULL(out);
+    INQ_CHECK_POSITIVE(n);
+    seq2seq_embed_tokens(ctx, ids, n, out);
+  });
+}
+
+INQ_API int32_t inq_seq2seq_cache_step(inq_context* ctx, int32_t batch, const int32_t* next_ids, float* logits) {
+  return GUARD({
+    live_ctx(ctx);
+    INQ_CHECK_NOT_NULL(next_ids);
+    seq2seq_cache_step(ctx, batch, next_ids, logits);
+  });
+}
+
 INQ_API int32_t inq_get_attention(inq_context* ctx, int32_t layer, float* out) {
   return GUARD({
     live_ctx(ctx);

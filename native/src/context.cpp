@@ -1,4 +1,5 @@
 #include "context.h"
+#include "seq2seq.h"
 
 #include <algorithm>
 #include <new>
@@ -77,25 +78,9 @@ Layout context_layout(const Model* m, int max_batch, int max_seq, int max_cot, i
   L.step_scores = take(S, 4);
   L.workspace_floats = std::max(m->ops->matmul_workspace_floats, m->ops->step_fn_workspace_floats(c.vocab_size));
   L.workspace = take((int64_t)L.workspace_slots * (int64_t)L.workspace_floats, 4);
-  const bool s2s = is_seq2seq(c);
-  const int64_t P = c.n_positions;
-  L.s2s_enc = take(s2s ? bt * C : 0, 4);
-  L.s2s_dec = take(s2s ? bt * C : 0, 4);
-  L.s2s_wide = take(s2s ? bt * 3 * C : 0, 4);
-  L.s2s_kv = take(s2s ? bt * 2 * C : 0, 4);
-  L.s2s_t1 = take(s2s ? bt * C : 0, 4);
-  L.s2s_t2 = take(s2s ? bt * C : 0, 4);
-  L.s2s_ff = take(s2s ? bt * I : 0, 4);
-  L.s2s_mean = take(s2s ? bt : 0, 4);
-  L.s2s_rstd = take(s2s ? bt : 0, 4);
-  L.s2s_att = take(s2s ? B * H * T * T : 0, 4);
-  L.s2s_table = take(s2s ? P * C : 0, 4);
+  seq2seq_layout_floats(L.s2s, m, max_batch, max_seq, max_cot, off);
   L.ints_begin = off;
-  L.s2s_pos = take(s2s ? std::max(P, bt) : 0, 4);
-  L.s2s_src_ids = take(s2s ? bt : 0, 4);
-  L.s2s_src_mask = take(s2s ? bt : 0, 4);
-  L.s2s_tgt_ids = take(s2s ? bt : 0, 4);
-  L.s2s_tgt_mask = take(s2s ? bt : 0, 4);
+  seq2seq_layout_ints(L.s2s, m, max_batch, max_seq, max_cot, off);
   L.pos = take(bt, 4);
   L.cache_mask = take(bt, 4);
   L.cache_count = take(B, 4);

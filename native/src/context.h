@@ -7,6 +7,29 @@
 
 namespace inq {
 
+// Encoder-decoder arena regions (byte offsets), laid out by seq2seq_layout (seq2seq.cpp). Every encoder (decoder)
+// block keeps its own copy of the buffers of one block, `enc_stride` (`dec_stride`) bytes apart, so that a forward can
+// be differentiated and its attention read afterwards; the decoder self-attention cache and the cross-attention
+// keys/values of a forward stay for KV-cached decoding.
+struct S2SLayout {
+  size_t enc_layers, dec_layers, enc_stride, dec_stride;
+  // Within a block (bytes from its start): input x, sublayer streams h1, h2, post-norm norm inputs s1..s3, norm
+  // statistics m*/r* [bt], qkv [bt, 3A], att [B, H, T, T], cross q [bt, A], cross kv [bt, 2A], cross att, ff
+  // pre-activation [bt, FF], self-attention cache [bt, 2A] (decoder).
+  size_t x, h1, h2, s1, s2, s3, m1, r1, m2, r2, m3, r3, qkv, att, cq, ckv, catt, ff, cache;
+  // Final residual streams and norms [bt, C] (+ statistics): encoder output (what cross-attention reads), decoder
+  // output (what the LM head reads).
+  size_t enc_res, enc_out, enc_m, enc_r, dec_res, dec_out, dec_m, dec_r;
+  size_t bias_enc, bias_dec, bias_step;  // T5 relative position bias [H, T, T] ([H, T] for a cache step)
+  size_t t_norm, t_attn, t_proj, t_act, t_pos, t_in;  // forward scratch [bt, .]
+  size_t t_qkv, t_att, t_x, t_y, t_s, t_ff, t_m, t_r;  // cache-step scratch [batch, .]
+  // Backward (R = max_cotangents rows of max_seq positions): gradient streams of the decoder, of the encoder output
+  // and of the encoder, sublayer scratch, attention scratch [R, H, T], the LM head's input gradient [R, C].
+  size_t g_dec, g_enc, g_src, d1, d2, dqkv, dattn, dkv, dff, dact, scratch, dfinal;
+  // Integer tables: positions, staged ids / masks, full-length row maps (cotangent r owns rows r*T .. r*T+T-1).
+  size_t pos, src_ids, src_mask, tgt_ids, tgt_mask, enc_start, enc_owner, dec_start, dec_owner, step_ids;
+};
+
 // Byte offsets into the arena. Per-layer buffers have `layer_slots` copies (n_layer when the context can keep a
 // forward for backward, else 1, reused by every layer); `res_slots` residual streams (n_layer + 1, else 2).
 struct Layout {
@@ -29,11 +52,8 @@ struct Layout {
   // step_tgt, step_ctgt; ids, mask: a forward's inputs; gather_idx: rows to gather), laid out together at the end
   // of the arena in [ints_begin, ints_end) so that a device context keeps one host mirror of them.
   size_t ids, mask, gather_idx;
-  // Encoder-decoder (MARIAN) forward buffers, empty for decoder-only models: encoder and decoder residual streams
-  // [bt, C], wide [bt, 3C] (q | k | v), kv [bt, 2C] (cross k | v), t1 / t2 [bt, C], ff [bt, n_inner], LayerNorm
-  // statistics [bt], att [B, H, T, T], the sinusoidal table [n_positions, C]; integer tables s2s_* (pos, ids, masks).
-  size_t s2s_enc, s2s_dec, s2s_wide, s2s_kv, s2s_t1, s2s_t2, s2s_ff, s2s_mean, s2s_rstd, s2s_att, s2s_table;
-  size_t s2s_pos, s2s_src_ids, s2s_src_mask, s2s_tgt_ids, s2s_tgt_mask;
+  // Encoder-decoder buffers (seq2seq.cpp's S2SLayout; all zero-sized for decoder-only models).
+  S2SLayout s2s;
   size_t ints_begin, ints_end;
   size_t total;
 };
@@ -58,8 +78,9 @@ struct inq_context {
   bool kept = false, kept_attention = false, scorable = false;
   // KV cache.
   int cache_batch = 0, cache_len = 0;
-  // MARIAN: the sinusoidal table in s2s_table has been computed.
-  bool s2s_table_ready = false;
+  // Encoder-decoder: source length of the last forward (fwd_seq is the target length).
+  int s2s_src_len = 0;
+  bool s2s_src_masked = false;
 
   template <typename T = float>
   T* buf(size_t off) const {

@@ -48,6 +48,16 @@ const float* W_opt(const Model* m, const std::string& name) {
   return it == m->index.end() ? nullptr : m->weights + m->tensors[it->second].offset;
 }
 
+const char* arch_name(int arch) {
+  switch (arch) {
+    case INQ_ARCH_GPT2: return "gpt2";
+    case INQ_ARCH_LLAMA: return "llama";
+    case INQ_ARCH_MARIAN: return "marian";
+    case INQ_ARCH_M2M100: return "m2m_100";
+    default: return "t5";
+  }
+}
+
 void check_flag(int32_t v, const char* name) {
   INQ_CHECK(v == 0 || v == 1, INQ_ERR_INVALID_ARGUMENT, "config->%s must be 0 or 1 (got %d)", name, v);
 }
@@ -117,33 +127,175 @@ void add_attention(Model* m, const std::string& p, int64_t C) {
   add(m, p + "out_proj.bias", {C});
 }
 
-// MarianMTModel's names. q | k | v are packed (self-attention: one [3C, C] GEMM; cross-attention: q alone, k | v
-// one [2C, C] GEMM over the encoder output).
-void add_marian(Model* m, const inq_model_config* cfg) {
+void add_norm(Model* m, const std::string& p, int64_t C) {
+  add(m, p + ".weight", {C});
+  add(m, p + ".bias", {C});
+}
+
+// MarianMTModel's and M2M100ForConditionalGeneration's names (the BART layout). q | k | v are packed
+// (self-attention: one [3C, C] GEMM; cross-attention: q alone, k | v one [2C, C] GEMM over the encoder output).
+// M2M100 adds the final encoder / decoder layer_norm; Marian has final_logits_bias.
+void add_bart(Model* m, const inq_model_config* cfg) {
   const int64_t C = cfg->n_embd, I = cfg->n_inner, V = cfg->vocab_size;
   add(m, "model.shared.weight", {V, C});
   for (int stack = 0; stack < 2; ++stack) {
     const int n = stack == 0 ? cfg->n_encoder_layer : cfg->n_layer;
+    const std::string s = stack == 0 ? "model.encoder" : "model.decoder";
     for (int l = 0; l < n; ++l) {
-      const std::string h = std::string(stack == 0 ? "model.encoder" : "model.decoder") + ".layers." +
-                            std::to_string(l) + ".";
+      const std::string h = s + ".layers." + std::to_string(l) + ".";
       add_attention(m, h + "self_attn.", C);
-      add(m, h + "self_attn_layer_norm.weight", {C});
-      add(m, h + "self_attn_layer_norm.bias", {C});
+      add_norm(m, h + "self_attn_layer_norm", C);
       if (stack == 1) {
         add_attention(m, h + "encoder_attn.", C);
-        add(m, h + "encoder_attn_layer_norm.weight", {C});
-        add(m, h + "encoder_attn_layer_norm.bias", {C});
+        add_norm(m, h + "encoder_attn_layer_norm", C);
       }
       add(m, h + "fc1.weight", {I, C});
       add(m, h + "fc1.bias", {I});
       add(m, h + "fc2.weight", {C, I});
       add(m, h + "fc2.bias", {C});
-      add(m, h + "final_layer_norm.weight", {C});
-      add(m, h + "final_layer_norm.bias", {C});
+      add_norm(m, h + "final_layer_norm", C);
+    }
+    if (cfg->arch == INQ_ARCH_M2M100) add_norm(m, s + ".layer_norm", C);
+  }
+  if (cfg->arch == INQ_ARCH_MARIAN) add(m, "final_logits_bias", {1, V});
+}
+
+// T5ForConditionalGeneration's names. Self-attention q | k | v packed ([3A, C]), cross-attention k | v ([2A, C]),
+// gated feed-forward wi_0 | wi_1 ([2I, C]); no biases; relative_attention_bias only in block 0 of each stack.
+void add_t5(Model* m, const inq_model_config* cfg) {
+  const int64_t C = cfg->n_embd, I = cfg->n_inner, V = cfg->vocab_size, A = attn_width(*cfg), H = cfg->n_head;
+  add(m, "shared.weight", {V, C});
+  for (int stack = 0; stack < 2; ++stack) {
+    const int n = stack == 0 ? cfg->n_encoder_layer : cfg->n_layer;
+    const std::string s = stack == 0 ? "encoder" : "decoder";
+    for (int l = 0; l < n; ++l) {
+      const std::string b = s + ".block." + std::to_string(l) + ".layer.";
+      add(m, b + "0.SelfAttention.q.weight", {A, C});
+      add(m, b + "0.SelfAttention.k.weight", {A, C}, true);
+      add(m, b + "0.SelfAttention.v.weight", {A, C}, true);
+      add(m, b + "0.SelfAttention.o.weight", {C, A});
+      if (l == 0) add(m, b + "0.SelfAttention.relative_attention_bias.weight", {cfg->rel_num_buckets, H});
+      add(m, b + "0.layer_norm.weight", {C});
+      if (stack == 1) {
+        add(m, b + "1.EncDecAttention.q.weight", {A, C});
+        add(m, b + "1.EncDecAttention.k.weight", {A, C});
+        add(m, b + "1.EncDecAttention.v.weight", {A, C}, true);
+        add(m, b + "1.EncDecAttention.o.weight", {C, A});
+        add(m, b + "1.layer_norm.weight", {C});
+      }
+      const std::string f = b + (stack == 0 ? "1" : "2") + ".";
+      if (cfg->gated_mlp) {
+        add(m, f + "DenseReluDense.wi_0.weight", {I, C});
+        add(m, f + "DenseReluDense.wi_1.weight", {I, C}, true);
+      } else {
+        add(m, f + "DenseReluDense.wi.weight", {I, C});
+      }
+      add(m, f + "DenseReluDense.wo.weight", {C, I});
+      add(m, f + "layer_norm.weight", {C});
+    }
+    add(m, s + ".final_layer_norm.weight", {C});
+  }
+  if (!cfg->tie_word_embeddings) add(m, "lm_head.weight", {V, C});
+}
+
+void finalize_bart(Model* m) {
+  m->wte = m->lm_head = W(m, "model.shared.weight");
+  m->final_logits_bias = W_opt(m, "final_logits_bias");
+  for (int stack = 0; stack < 2; ++stack) {
+    const int n = stack == 0 ? m->cfg.n_encoder_layer : m->cfg.n_layer;
+    const std::string s = stack == 0 ? "model.encoder" : "model.decoder";
+    for (int l = 0; l < n; ++l) {
+      const std::string h = s + ".layers." + std::to_string(l) + ".";
+      Seq2SeqLayerWeights w{};
+      w.self_qkv_w = W(m, h + "self_attn.q_proj.weight");  // q | k | v packed
+      w.self_qkv_b = W(m, h + "self_attn.q_proj.bias");
+      w.self_o_w = W(m, h + "self_attn.out_proj.weight");
+      w.self_o_b = W(m, h + "self_attn.out_proj.bias");
+      w.ln1_w = W(m, h + "self_attn_layer_norm.weight");
+      w.ln1_b = W(m, h + "self_attn_layer_norm.bias");
+      if (stack == 1) {
+        w.cross_q_w = W(m, h + "encoder_attn.q_proj.weight");
+        w.cross_q_b = W(m, h + "encoder_attn.q_proj.bias");
+        w.cross_kv_w = W(m, h + "encoder_attn.k_proj.weight");  // k | v packed
+        w.cross_kv_b = W(m, h + "encoder_attn.k_proj.bias");
+        w.cross_o_w = W(m, h + "encoder_attn.out_proj.weight");
+        w.cross_o_b = W(m, h + "encoder_attn.out_proj.bias");
+        w.ln2_w = W(m, h + "encoder_attn_layer_norm.weight");
+        w.ln2_b = W(m, h + "encoder_attn_layer_norm.bias");
+      }
+      w.fc1_w = W(m, h + "fc1.weight");
+      w.fc1_b = W(m, h + "fc1.bias");
+      w.fc2_w = W(m, h + "fc2.weight");
+      w.fc2_b = W(m, h + "fc2.bias");
+      w.ln3_w = W(m, h + "final_layer_norm.weight");
+      w.ln3_b = W(m, h + "final_layer_norm.bias");
+      (stack == 0 ? m->enc_layers : m->dec_layers).push_back(w);
     }
   }
-  add(m, "final_logits_bias", {1, V});
+  m->enc_norm_w = W_opt(m, "model.encoder.layer_norm.weight");
+  m->enc_norm_b = W_opt(m, "model.encoder.layer_norm.bias");
+  m->dec_norm_w = W_opt(m, "model.decoder.layer_norm.weight");
+  m->dec_norm_b = W_opt(m, "model.decoder.layer_norm.bias");
+}
+
+void finalize_t5(Model* m) {
+  m->wte = W(m, "shared.weight");
+  m->lm_head = m->cfg.tie_word_embeddings ? m->wte : W(m, "lm_head.weight");
+  for (int stack = 0; stack < 2; ++stack) {
+    const int n = stack == 0 ? m->cfg.n_encoder_layer : m->cfg.n_layer;
+    const std::string s = stack == 0 ? "encoder" : "decoder";
+    for (int l = 0; l < n; ++l) {
+      const std::string b = s + ".block." + std::to_string(l) + ".layer.";
+      Seq2SeqLayerWeights w{};
+      w.self_qkv_w = W(m, b + "0.SelfAttention.q.weight");  // q | k | v packed
+      w.self_o_w = W(m, b + "0.SelfAttention.o.weight");
+      w.ln1_w = W(m, b + "0.layer_norm.weight");
+      if (stack == 1) {
+        w.cross_q_w = W(m, b + "1.EncDecAttention.q.weight");
+        w.cross_kv_w = W(m, b + "1.EncDecAttention.k.weight");  // k | v packed
+        w.cross_o_w = W(m, b + "1.EncDecAttention.o.weight");
+        w.ln2_w = W(m, b + "1.layer_norm.weight");
+      }
+      const std::string f = b + (stack == 0 ? "1" : "2") + ".";
+      w.fc1_w = W(m, f + (m->cfg.gated_mlp ? "DenseReluDense.wi_0.weight" : "DenseReluDense.wi.weight"));
+      w.fc2_w = W(m, f + "DenseReluDense.wo.weight");
+      w.ln3_w = W(m, f + "layer_norm.weight");
+      (stack == 0 ? m->enc_layers : m->dec_layers).push_back(w);
+    }
+    (stack == 0 ? m->enc_norm_w : m->dec_norm_w) = W(m, s + ".final_layer_norm.weight");
+    (stack == 0 ? m->enc_rel_bias : m->dec_rel_bias) =
+        W(m, s + ".block.0.layer.0.SelfAttention.relative_attention_bias.weight");
+  }
+}
+
+void validate_seq2seq(const inq_model_config* c) {
+  INQ_CHECK_POSITIVE(c->n_encoder_layer);
+  INQ_CHECK(std::isfinite(c->embed_scale) && c->embed_scale > 0.0f, INQ_ERR_INVALID_ARGUMENT,
+            "config->embed_scale must be finite and > 0 (got %g)", (double)c->embed_scale);
+  INQ_CHECK(kv_heads(*c) == c->n_head, INQ_ERR_INVALID_ARGUMENT,
+            "config->n_kv_head %d: encoder-decoder models have no grouped-query attention (0 or n_head = %d)",
+            c->n_kv_head, c->n_head);
+  INQ_CHECK(c->scale_attn_by_inverse_layer_idx == 0, INQ_ERR_INVALID_ARGUMENT,
+            "encoder-decoder attention is not scaled by layer index (scale_attn_by_inverse_layer_idx must be 0)");
+  check_flag(c->gated_mlp, "gated_mlp");
+  if (c->arch == INQ_ARCH_T5) {
+    INQ_CHECK(c->head_dim > 0 && c->head_dim <= 4096, INQ_ERR_INVALID_ARGUMENT,
+              "T5: config->head_dim (d_kv) must be in 1..4096 (got %d)", c->head_dim);
+    INQ_CHECK(c->rel_num_buckets >= 2 && c->rel_num_buckets <= 4096 && c->rel_max_distance > 0,
+              INQ_ERR_INVALID_ARGUMENT,
+              "T5: relative attention needs rel_num_buckets in 2..4096 and rel_max_distance > 0 (got %d, %d)",
+              c->rel_num_buckets, c->rel_max_distance);
+    INQ_CHECK(c->scale_attn_weights == 0 && c->embed_scale == 1.0f, INQ_ERR_INVALID_ARGUMENT,
+              "T5 scales neither scores nor embeddings (scale_attn_weights 0, embed_scale 1; got %d, %g)",
+              c->scale_attn_weights, (double)c->embed_scale);
+  } else {
+    INQ_CHECK(c->head_dim == 0 || c->head_dim * c->n_head == c->n_embd, INQ_ERR_INVALID_ARGUMENT,
+              "config->head_dim %d: MARIAN / M2M100 heads split n_embd (0 or n_embd / n_head)", c->head_dim);
+    INQ_CHECK(c->tie_word_embeddings == 1 && c->scale_attn_weights == 1 && c->gated_mlp == 0,
+              INQ_ERR_INVALID_ARGUMENT,
+              "MARIAN / M2M100: tie_word_embeddings 1, scale_attn_weights 1, gated_mlp 0 (got %d, %d, %d)",
+              c->tie_word_embeddings, c->scale_attn_weights, c->gated_mlp);
+  }
 }
 
 }  // namespace
@@ -152,17 +304,19 @@ void validate_config(const inq_model_config* c) {
   INQ_CHECK(c->struct_size == (int32_t)sizeof(inq_model_config), INQ_ERR_INVALID_ARGUMENT,
             "config->struct_size is %d, expected sizeof(inq_model_config) = %d", c->struct_size,
             (int)sizeof(inq_model_config));
-  INQ_CHECK(c->arch == INQ_ARCH_GPT2 || c->arch == INQ_ARCH_LLAMA || c->arch == INQ_ARCH_MARIAN,
-            INQ_ERR_INVALID_ARGUMENT, "config->arch %d is not a known inq_arch (GPT2 = %d, LLAMA = %d, MARIAN = %d)",
-            c->arch, INQ_ARCH_GPT2, INQ_ARCH_LLAMA, INQ_ARCH_MARIAN);
+  INQ_CHECK(c->arch >= INQ_ARCH_GPT2 && c->arch <= INQ_ARCH_T5, INQ_ERR_INVALID_ARGUMENT,
+            "config->arch %d is not a known inq_arch (GPT2 = 1, LLAMA = 2, MARIAN = 3, M2M100 = 4, T5 = 5)", c->arch);
   INQ_CHECK_POSITIVE(c->n_layer);
   INQ_CHECK_POSITIVE(c->n_head);
   INQ_CHECK_POSITIVE(c->n_embd);
   INQ_CHECK_POSITIVE(c->n_inner);
   INQ_CHECK_POSITIVE(c->n_positions);
   INQ_CHECK_POSITIVE(c->vocab_size);
-  INQ_CHECK(c->n_embd % c->n_head == 0, INQ_ERR_INVALID_ARGUMENT,
+  INQ_CHECK(c->arch == INQ_ARCH_T5 || c->n_embd % c->n_head == 0, INQ_ERR_INVALID_ARGUMENT,
             "config->n_head (%d) must divide config->n_embd (%d)", c->n_head, c->n_embd);
+  INQ_CHECK(is_seq2seq(*c) || (c->head_dim == 0 && c->rel_num_buckets == 0 && c->gated_mlp == 0),
+            INQ_ERR_INVALID_ARGUMENT,
+            "config->head_dim, rel_num_buckets and gated_mlp are encoder-decoder fields (0 for decoder-only archs)");
   INQ_CHECK(c->activation >= INQ_ACT_GELU_TANH && c->activation <= INQ_ACT_SILU, INQ_ERR_INVALID_ARGUMENT,
             "config->activation %d is not a known inq_activation (1..4)", c->activation);
   INQ_CHECK(std::isfinite(c->norm_eps) && c->norm_eps > 0.0f, INQ_ERR_INVALID_ARGUMENT,
@@ -181,17 +335,8 @@ void validate_config(const inq_model_config* c) {
   check_flag(c->attn_qkv_bias, "attn_qkv_bias");
   check_flag(c->attn_out_bias, "attn_out_bias");
   check_flag(c->mlp_bias, "mlp_bias");
-  if (c->arch == INQ_ARCH_MARIAN) {
-    INQ_CHECK_POSITIVE(c->n_encoder_layer);
-    INQ_CHECK(std::isfinite(c->embed_scale) && c->embed_scale > 0.0f, INQ_ERR_INVALID_ARGUMENT,
-              "config->embed_scale must be finite and > 0 (got %g)", (double)c->embed_scale);
-    INQ_CHECK(kv_heads(*c) == c->n_head, INQ_ERR_INVALID_ARGUMENT,
-              "config->n_kv_head %d: MARIAN has no grouped-query attention (0 or n_head = %d)", c->n_kv_head,
-              c->n_head);
-    INQ_CHECK(c->tie_word_embeddings == 1 && c->scale_attn_weights == 1 && c->scale_attn_by_inverse_layer_idx == 0,
-              INQ_ERR_INVALID_ARGUMENT,
-              "MARIAN: tie_word_embeddings 1, scale_attn_weights 1, scale_attn_by_inverse_layer_idx 0 (got %d, %d, %d)",
-              c->tie_word_embeddings, c->scale_attn_weights, c->scale_attn_by_inverse_layer_idx);
+  if (is_seq2seq(*c)) {
+    validate_seq2seq(c);
   } else if (c->arch == INQ_ARCH_GPT2) {
     INQ_CHECK(kv_heads(*c) == c->n_head, INQ_ERR_INVALID_ARGUMENT,
               "config->n_kv_head %d: GPT-2 has no grouped-query attention (0 or n_head = %d)", c->n_kv_head, c->n_head);
@@ -227,8 +372,10 @@ Model* model_create(const inq_model_config* cfg, int device) {
   m->ops = &dev.ops();
   if (cfg->arch == INQ_ARCH_LLAMA)
     add_llama(m, cfg);
-  else if (cfg->arch == INQ_ARCH_MARIAN)
-    add_marian(m, cfg);
+  else if (cfg->arch == INQ_ARCH_T5)
+    add_t5(m, cfg);
+  else if (is_seq2seq(*cfg))
+    add_bart(m, cfg);
   else
     add_gpt2(m, cfg);
   try {
@@ -248,7 +395,7 @@ void model_set_tensor(Model* m, const char* name, const float* data, const int64
   INQ_CHECK(!m->finalized, INQ_ERR_STATE, "model is finalized; tensor '%s' can no longer be set", name);
   auto it = m->index.find(name);
   INQ_CHECK(it != m->index.end(), INQ_ERR_INVALID_ARGUMENT, "unknown tensor '%s' for a %s model", name,
-            m->cfg.arch == INQ_ARCH_LLAMA ? "llama" : m->cfg.arch == INQ_ARCH_MARIAN ? "marian" : "gpt2");
+            arch_name(m->cfg.arch));
   TensorSlot& t = m->tensors[it->second];
   INQ_CHECK(ndim >= 1 && ndim <= 4, INQ_ERR_INVALID_ARGUMENT, "tensor '%s': ndim %d outside 1..4", name, ndim);
   bool same = ndim == t.ndim;
@@ -267,40 +414,11 @@ void model_finalize(Model* m) {
   for (const TensorSlot& t : m->tensors)
     INQ_CHECK(t.set, INQ_ERR_STATE, "tensor '%s' %s was never set (finalize needs all %d tensors)", t.name.c_str(),
               shape_str(t.shape, t.ndim).c_str(), (int)m->tensors.size());
-  if (m->cfg.arch == INQ_ARCH_MARIAN) {
-    m->wte = m->lm_head = W(m, "model.shared.weight");
-    m->final_logits_bias = W(m, "final_logits_bias");
-    for (int stack = 0; stack < 2; ++stack) {
-      const int n = stack == 0 ? m->cfg.n_encoder_layer : m->cfg.n_layer;
-      for (int l = 0; l < n; ++l) {
-        const std::string h = std::string(stack == 0 ? "model.encoder" : "model.decoder") + ".layers." +
-                              std::to_string(l) + ".";
-        Seq2SeqLayerWeights w{};
-        w.self_qkv_w = W(m, h + "self_attn.q_proj.weight");  // q | k | v packed
-        w.self_qkv_b = W(m, h + "self_attn.q_proj.bias");
-        w.self_o_w = W(m, h + "self_attn.out_proj.weight");
-        w.self_o_b = W(m, h + "self_attn.out_proj.bias");
-        w.ln1_w = W(m, h + "self_attn_layer_norm.weight");
-        w.ln1_b = W(m, h + "self_attn_layer_norm.bias");
-        if (stack == 1) {
-          w.cross_q_w = W(m, h + "encoder_attn.q_proj.weight");
-          w.cross_q_b = W(m, h + "encoder_attn.q_proj.bias");
-          w.cross_kv_w = W(m, h + "encoder_attn.k_proj.weight");  // k | v packed
-          w.cross_kv_b = W(m, h + "encoder_attn.k_proj.bias");
-          w.cross_o_w = W(m, h + "encoder_attn.out_proj.weight");
-          w.cross_o_b = W(m, h + "encoder_attn.out_proj.bias");
-          w.ln2_w = W(m, h + "encoder_attn_layer_norm.weight");
-          w.ln2_b = W(m, h + "encoder_attn_layer_norm.bias");
-        }
-        w.fc1_w = W(m, h + "fc1.weight");
-        w.fc1_b = W(m, h + "fc1.bias");
-        w.fc2_w = W(m, h + "fc2.weight");
-        w.fc2_b = W(m, h + "fc2.bias");
-        w.ln3_w = W(m, h + "final_layer_norm.weight");
-        w.ln3_b = W(m, h + "final_layer_norm.bias");
-        (stack == 0 ? m->enc_layers : m->dec_layers).push_back(w);
-      }
-    }
+  if (is_seq2seq(m->cfg)) {
+    if (m->cfg.arch == INQ_ARCH_T5)
+      finalize_t5(m);
+    else
+      finalize_bart(m);
     m->finalized = true;
     return;
   }

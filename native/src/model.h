@@ -30,9 +30,11 @@ struct LayerWeights {
   const float *ln2_w, *ln2_b, *fc_w, *fc_b, *mlp_proj_w, *mlp_proj_b;
 };
 
-// One encoder-decoder (MARIAN) block's weights; Linear [out, in]. self_qkv_w is q | k | v packed ([3C, C], one GEMM),
-// cross_kv_w is the cross-attention's k | v ([2C, C]); biases packed the same way. Encoder blocks leave cross_* and
-// ln2_* NULL; ln1 / ln2 / ln3 are self_attn_layer_norm / encoder_attn_layer_norm / final_layer_norm.
+// One encoder-decoder block's weights (MARIAN, M2M100, T5); Linear [out, in]. self_qkv_w is q | k | v packed
+// ([3A, C], one GEMM; A = n_head * head_dim), cross_kv_w is the cross-attention's k | v ([2A, C]); biases packed
+// the same way, NULL for T5. Encoder blocks leave cross_* and ln2_* NULL; ln1 / ln2 / ln3 are the norms of the
+// self-attention, cross-attention and feed-forward sublayers (T5: layer.0 / layer.1 / last layer_norm; ln*_b NULL).
+// fc1_w is fc1 / wi ([I, C]) or, gated (T5 gated-gelu), wi_0 | wi_1 packed ([2I, C]).
 struct Seq2SeqLayerWeights {
   const float *self_qkv_w, *self_qkv_b, *self_o_w, *self_o_b, *ln1_w, *ln1_b;
   const float *cross_q_w, *cross_q_b, *cross_kv_w, *cross_kv_b, *cross_o_w, *cross_o_b, *ln2_w, *ln2_b;
@@ -41,7 +43,9 @@ struct Seq2SeqLayerWeights {
 
 // Shapes every part of the graph derives from the config.
 inline int kv_heads(const inq_model_config& c) { return c.n_kv_head > 0 ? c.n_kv_head : c.n_head; }
-inline int head_dim(const inq_model_config& c) { return c.n_embd / c.n_head; }
+inline int head_dim(const inq_model_config& c) { return c.head_dim > 0 ? c.head_dim : c.n_embd / c.n_head; }
+// Width of the attention's q (and of each of k, v) over all heads: n_embd except for T5's d_kv * n_head.
+inline int64_t attn_width(const inq_model_config& c) { return (int64_t)c.n_head * head_dim(c); }
 inline int64_t kv_width(const inq_model_config& c) { return (int64_t)kv_heads(c) * head_dim(c); }
 // Columns of the fused q | k | v projection.
 inline int64_t qkv_width(const inq_model_config& c) { return c.n_embd + 2 * kv_width(c); }
@@ -50,7 +54,14 @@ inline int64_t mlp_pre_width(const inq_model_config& c) {
   return c.arch == INQ_ARCH_LLAMA ? 2 * (int64_t)c.n_inner : c.n_inner;
 }
 inline bool uses_rmsnorm(const inq_model_config& c) { return c.arch == INQ_ARCH_LLAMA; }
-inline bool is_seq2seq(const inq_model_config& c) { return c.arch == INQ_ARCH_MARIAN; }
+inline bool is_seq2seq(const inq_model_config& c) {
+  return c.arch == INQ_ARCH_MARIAN || c.arch == INQ_ARCH_M2M100 || c.arch == INQ_ARCH_T5;
+}
+// Encoder-decoder block shapes: pre-norm with final norms (M2M100, T5) or post-norm (MARIAN); RMS norms (T5).
+inline bool s2s_pre_norm(const inq_model_config& c) { return c.arch != INQ_ARCH_MARIAN; }
+inline bool s2s_rms(const inq_model_config& c) { return c.arch == INQ_ARCH_T5; }
+// Columns of an encoder-decoder block's first feed-forward projection.
+inline int64_t s2s_ff_width(const inq_model_config& c) { return c.gated_mlp ? 2 * (int64_t)c.n_inner : c.n_inner; }
 
 }  // namespace inq
 
@@ -70,9 +81,13 @@ struct inq_model {
   // Resolved after finalize (wpe, lnf_b NULL for LLAMA).
   const float *wte = nullptr, *wpe = nullptr, *lnf_w = nullptr, *lnf_b = nullptr, *lm_head = nullptr;
   std::vector<inq::LayerWeights> layers;
-  // MARIAN: encoder and decoder blocks, final_logits_bias [V] (wte is model.shared.weight, also the LM head).
+  // Encoder-decoder: encoder and decoder blocks (wte is the shared embedding table); MARIAN's final_logits_bias [V];
+  // the final encoder / decoder norms (M2M100, T5; b NULL for T5); T5's relative attention bias tables [buckets, H]
+  // (block 0 of each stack, shared by all blocks).
   std::vector<inq::Seq2SeqLayerWeights> enc_layers, dec_layers;
   const float* final_logits_bias = nullptr;
+  const float *enc_norm_w = nullptr, *enc_norm_b = nullptr, *dec_norm_w = nullptr, *dec_norm_b = nullptr;
+  const float *enc_rel_bias = nullptr, *dec_rel_bias = nullptr;
 
   ~inq_model();
 };

@@ -1,12 +1,22 @@
-// The encoder-decoder graph (MARIAN) over the ops table; see seq2seq.cpp.
+// The encoder-decoder graph (MARIAN, M2M100, T5) over the ops table; see seq2seq.cpp.
 #pragma once
 
 #include "context.h"
 
 namespace inq {
 
+// Arena regions of S2SLayout: the float buffers (before the integer block) and the integer tables (inside it).
+// `off` is the running byte offset of context_layout. Nothing is taken for decoder-only models.
+void seq2seq_layout_floats(S2SLayout& S, const Model* m, int max_batch, int max_seq, int max_cot, size_t& off);
+void seq2seq_layout_ints(S2SLayout& S, const Model* m, int max_batch, int max_seq, int max_cot, size_t& off);
+
 void seq2seq_forward(Context* ctx, int batch, int src_len, int tgt_len, const int32_t* src_ids,
                      const float* src_embeds, const int32_t* src_mask, const int32_t* tgt_ids,
                      const float* tgt_embeds, const int32_t* tgt_mask, int logits_mode, float* logits, int flags);
+void seq2seq_backward(Context* ctx, int batch, int n_cot, const int32_t* positions, const float* dlogits,
+                      float* d_src, float* d_tgt);
+void seq2seq_get_attention(Context* ctx, int kind, int layer, float* out);
+void seq2seq_embed_tokens(Context* ctx, const int32_t* ids, int n, float* out);
+void seq2seq_cache_step(Context* ctx, int batch, const int32_t* next_ids, float* logits);
 
 }  // namespace inq

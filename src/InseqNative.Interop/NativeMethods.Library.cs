@@ -7,7 +7,7 @@ namespace InseqNative.Interop;
 public static unsafe partial class NativeMethods
 {
     /// <summary>The ABI version these declarations were written against (INQ_ABI_VERSION).</summary>
-    public const int ExpectedAbiVersion = 4;
+    public const int ExpectedAbiVersion = 5;
     public const int DeviceCpu = -1;
 
     [LibraryImport(NativeLibraryResolver.LibraryName, EntryPoint = "inq_abi_version")]

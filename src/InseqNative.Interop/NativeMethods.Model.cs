@@ -28,9 +28,14 @@ public struct NativeModelConfig
     // ABI 4 (encoder-decoder)
     public int NEncoderLayer;
     public float EmbedScale;
+    // ABI 5
+    public int HeadDim;
+    public int RelNumBuckets;
+    public int RelMaxDistance;
+    public int GatedMlp;
 }
 
-public enum NativeArch { Gpt2 = 1, Llama = 2, Marian = 3 }
+public enum NativeArch { Gpt2 = 1, Llama = 2, Marian = 3, M2M100 = 4, T5 = 5 }
 
 public enum NativeActivation { GeluTanh = 1, GeluErf = 2, Relu = 3, Silu = 4 }
 

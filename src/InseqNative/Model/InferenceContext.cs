@@ -14,7 +14,7 @@ public sealed unsafe partial class InferenceContext : IDisposable
 {
     readonly ContextHandle _handle;
     // Shape of the last forward kept for backward / attention (-1: none) and of the cached batch.
-    int _keptBatch = -1, _keptSeq = -1, _cacheBatch = -1;
+    int _keptBatch = -1, _keptSeq = -1, _cacheBatch = -1, _keptSource = -1;
 
     public TransformerModel Model { get; }
     public int MaxBatch { get; }
@@ -53,39 +53,6 @@ public sealed unsafe partial class InferenceContext : IDisposable
             NativeCheck.Ok(NativeMethods.Forward(_handle, batch.Batch, batch.Length, ids, null,
                 batch.HasPadding ? mask : null, (int)logits, outp, Flags(keepForBackward, keepAttention)), "inq_forward");
         Remember(batch.Batch, batch.Length, keepForBackward || keepAttention);
-        return output;
-    }
-
-    /// <summary>Encoder-decoder forward (Marian): source ids [B, S] with <paramref name="sourceMask"/> [B, S] (null:
-    /// no padding; pad on the right) and decoder input ids [B, T] (the decoder start token first) with
-    /// <paramref name="targetMask"/> (null: no padding). Returns logits [B, T, vocab] (row t scores the token after
-    /// target position t) or null for <see cref="LogitsMode.None"/>.</summary>
-    public Tensor? Seq2SeqForward(int batch, int[] sourceIds, int[]? sourceMask, int[] targetIds, int[]? targetMask,
-        LogitsMode logits = LogitsMode.All)
-    {
-        ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
-        if (!Model.Config.IsEncoderDecoder)
-            throw new InvalidInputException("Seq2SeqForward needs an encoder-decoder model; use Forward");
-        if (logits == LogitsMode.Last)
-            throw new InvalidInputException("Seq2SeqForward returns all rows or none (LogitsMode.Last comes with cached decoding)");
-        if (batch <= 0 || sourceIds.Length % batch != 0 || targetIds.Length % batch != 0)
-            throw new InvalidInputException($"source ({sourceIds.Length}) and target ({targetIds.Length}) ids must split into {batch} rows");
-        int s = sourceIds.Length / batch, t = targetIds.Length / batch;
-        if (sourceMask is not null && sourceMask.Length != sourceIds.Length)
-            throw new InvalidInputException($"source mask has {sourceMask.Length} entries, expected {batch}×{s}");
-        if (targetMask is not null && targetMask.Length != targetIds.Length)
-            throw new InvalidInputException($"target mask has {targetMask.Length} entries, expected {batch}×{t}");
-        CheckIds(sourceIds);
-        CheckIds(targetIds);
-        var output = AllocateLogits(batch, t, logits);
-        fixed (int* src = sourceIds)
-        fixed (int* sm = sourceMask)
-        fixed (int* tgt = targetIds)
-        fixed (int* tm = targetMask)
-        fixed (float* outp = output?.Data)
-            NativeCheck.Ok(NativeMethods.Seq2SeqForward(_handle, batch, s, t, src, null, sm, tgt, null, tm, (int)logits,
-                outp, 0), "inq_seq2seq_forward");
-        Remember(batch, t, false);
         return output;
     }
 
@@ -207,7 +174,8 @@ public sealed unsafe partial class InferenceContext : IDisposable
         }
     }
 
-    /// <summary>Token embedding rows [n, hidden] (no positions): what attribution baselines are made of.</summary>
+    /// <summary>Token embedding rows [n, hidden] (no positions): what attribution baselines are made of. For
+    /// encoder-decoders these are the scaled rows (× embed_scale), i.e. Hugging Face's inputs_embeds.</summary>
     public Tensor EmbedTokens(ReadOnlySpan<int> ids)
     {
         ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
@@ -216,7 +184,9 @@ public sealed unsafe partial class InferenceContext : IDisposable
         if (ids.Length == 0) return output;
         fixed (int* p = ids)
         fixed (float* o = output.Data)
-            NativeCheck.Ok(NativeMethods.EmbedTokens(_handle, p, ids.Length, o), "inq_embed_tokens");
+            NativeCheck.Ok(Model.Config.IsEncoderDecoder
+                ? NativeMethods.Seq2SeqEmbedTokens(_handle, p, ids.Length, o)
+                : NativeMethods.EmbedTokens(_handle, p, ids.Length, o), "inq_embed_tokens");
         return output;
     }
 
@@ -241,6 +211,7 @@ public sealed unsafe partial class InferenceContext : IDisposable
     {
         _keptBatch = kept ? batch : -1;
         _keptSeq = kept ? seq : -1;
+        _keptSource = -1;
         _cacheBatch = -1;
     }
 

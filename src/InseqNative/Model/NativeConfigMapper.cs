@@ -46,39 +46,52 @@ static class NativeConfigMapper
             AttnOutBias = l.OutputBias ? 1 : 0,
             MlpBias = l.MlpBias ? 1 : 0,
         },
-        MarianConfig m => ToNativeMarian(m),
+        EncoderDecoderConfig e => ToNativeEncoderDecoder(e),
         _ => throw new UnsupportedModelException(config.FilePath,
-            $"model_type '{config.ModelType}' has no native implementation yet (supported: gpt2, llama, mistral, qwen2, marian)"),
+            $"model_type '{config.ModelType}' has no native implementation yet (supported: gpt2, llama, mistral, qwen2, marian, m2m_100, t5)"),
     };
 
-    static unsafe NativeModelConfig ToNativeMarian(MarianConfig m)
+    static unsafe NativeModelConfig ToNativeEncoderDecoder(EncoderDecoderConfig m)
     {
-        // The native block shares head count and MLP width between the stacks, and one embedding table.
+        // The native blocks share head count and MLP width between the stacks, and one embedding table.
         if (m.EncoderAttentionHeads != m.DecoderAttentionHeads || m.EncoderFfnDim != m.DecoderFfnDim)
             throw new UnsupportedModelException(m.FilePath,
                 $"encoder and decoder differ in heads ({m.EncoderAttentionHeads} vs {m.DecoderAttentionHeads}) or ffn " +
-                $"width ({m.EncoderFfnDim} vs {m.DecoderFfnDim}); the native Marian graph needs them equal");
+                $"width ({m.EncoderFfnDim} vs {m.DecoderFfnDim}); the native encoder-decoder graph needs them equal");
         if (!m.ShareEncoderDecoderEmbeddings || m.DecoderVocabSize != m.VocabSize)
             throw new UnsupportedModelException(m.FilePath,
                 "separate encoder/decoder vocabularies (share_encoder_decoder_embeddings false) are not supported");
-        if (m.HeadDim * m.DecoderAttentionHeads != m.DModel)
+        var t5 = m as T5Config;
+        if (t5 is null && m.HeadDim * m.DecoderAttentionHeads != m.DModel)
             throw new UnsupportedModelException(m.FilePath, $"head_dim {m.HeadDim} × heads ≠ d_model {m.DModel}");
+        var arch = m switch
+        {
+            MarianConfig => NativeArch.Marian,
+            M2M100Config => NativeArch.M2M100,
+            T5Config => NativeArch.T5,
+            _ => throw new UnsupportedModelException(m.FilePath, $"model_type '{m.ModelType}' has no native encoder-decoder graph"),
+        };
         return new NativeModelConfig
         {
             StructSize = sizeof(NativeModelConfig),
-            Arch = (int)NativeArch.Marian,
+            Arch = (int)arch,
             NLayer = m.DecoderLayers,
             NEncoderLayer = m.EncoderLayers,
             NHead = m.DecoderAttentionHeads,
             NEmbd = m.DModel,
             NInner = m.DecoderFfnDim,
-            NPositions = m.MaxPositionEmbeddings ?? 1024,
+            // T5 has no position table: this only bounds the sequences the native side accepts.
+            NPositions = m.MaxPositionEmbeddings ?? (t5 is not null ? 65536 : 1024),
             VocabSize = m.VocabSize,
             Activation = Activation(m.Activation, m.FilePath),
             NormEps = (float)m.LayerNormEpsilon,
-            TieWordEmbeddings = 1,
-            ScaleAttnWeights = 1,
+            TieWordEmbeddings = t5 is null || t5.TieWordEmbeddings ? 1 : 0,
+            ScaleAttnWeights = t5 is null ? 1 : 0,
             EmbedScale = (float)m.EmbeddingScale,
+            HeadDim = t5?.DKv ?? 0,
+            RelNumBuckets = t5?.RelativeAttentionNumBuckets ?? 0,
+            RelMaxDistance = t5?.RelativeAttentionMaxDistance ?? 0,
+            GatedMlp = m.GatedFeedForward ? 1 : 0,
         };
     }
 
@@ -91,8 +104,9 @@ static class NativeConfigMapper
         Gpt2Config => ["transformer." + canonical, canonical],
         LlamaConfig when canonical.StartsWith("model.") => [canonical, canonical["model.".Length..]],
         // MarianMTModel saves "model.shared.weight"; some checkpoints keep only the tied copies.
-        MarianConfig when canonical == "model.shared.weight" =>
+        EncoderDecoderConfig when canonical == "model.shared.weight" =>
             [canonical, "model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight"],
+        T5Config when canonical == "shared.weight" => [canonical, "encoder.embed_tokens.weight", "decoder.embed_tokens.weight"],
         _ => [canonical],
     };
 
@@ -104,7 +118,7 @@ static class NativeConfigMapper
         LlamaConfig l => $"num_hidden_layers {l.NumHiddenLayers}, num_attention_heads {l.NumAttentionHeads}, " +
                          $"num_key_value_heads {l.NumKeyValueHeads}, hidden_size {l.HiddenSizeValue}, " +
                          $"intermediate_size {l.IntermediateSize}, vocab_size {l.VocabSize}",
-        MarianConfig m => $"d_model {m.DModel}, encoder_layers {m.EncoderLayers}, decoder_layers {m.DecoderLayers}, " +
+        EncoderDecoderConfig m => $"d_model {m.DModel}, encoder_layers {m.EncoderLayers}, decoder_layers {m.DecoderLayers}, " +
                           $"attention heads {m.DecoderAttentionHeads}, ffn_dim {m.DecoderFfnDim}, vocab_size {m.VocabSize}",
         _ => $"hidden {config.HiddenSize}, vocab_size {config.VocabSize}",
     };

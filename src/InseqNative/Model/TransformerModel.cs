@@ -121,12 +121,14 @@ public sealed unsafe class TransformerModel : IDisposable
     /// Greedy encoder-decoder generation for one source, as transformers' greedy search with this folder's generation
     /// config: starts from the decoder start token, applies bad_words_ids, forced_bos_token_id (first new token) and
     /// forced_eos_token_id (at max_length = 1 + <paramref name="maxNewTokens"/>), stops at EOS. Returns the sequence
-    /// including the start token. Each step reruns the full forward (no KV cache yet): for tests and short outputs.
+    /// including the start token. The encoder runs once; each new token is one KV-cached decoder step.
+    /// <paramref name="forcedBosTokenId"/> overrides the config's (M2M100's target language token).
     /// </summary>
-    public int[] Seq2SeqGreedy(int[] sourceIds, int maxNewTokens)
+    public int[] Seq2SeqGreedy(int[] sourceIds, int maxNewTokens, int? forcedBosTokenId = null)
     {
         if (!Config.IsEncoderDecoder) throw new InvalidInputException("Seq2SeqGreedy needs an encoder-decoder model");
         if (maxNewTokens <= 0) throw new InvalidInputException($"maxNewTokens must be positive (got {maxNewTokens})");
+        if (sourceIds.Length == 0) throw new InvalidInputException("the source has no tokens");
         var g = GenerationConfig;
         var start = g.DecoderStartTokenId ?? Config.DecoderStartTokenId
             ?? throw new InvalidInputException("the model defines no decoder_start_token_id");
@@ -134,12 +136,10 @@ public sealed unsafe class TransformerModel : IDisposable
         CheckLength(Math.Max(sourceIds.Length, maxLength));
         using var ctx = CreateContext(1, Math.Max(sourceIds.Length, maxLength));
         var seq = new List<int> { start };
+        var row = ctx.Seq2SeqForward(1, sourceIds, null, [start], null, fillCache: true)!.Data;
         while (seq.Count < maxLength)
         {
-            var logits = ctx.Seq2SeqForward(1, sourceIds, null, seq.ToArray(), null)!;
-            var v = logits.Dim(2);
-            var row = new float[v];
-            Array.Copy(logits.Data, (seq.Count - 1) * v, row, 0, v);
+            var v = row.Length;
             foreach (var bad in g.BadWordsIds)
             {
                 if (bad.Count == 0 || bad.Count - 1 > seq.Count) continue;
@@ -147,11 +147,12 @@ public sealed unsafe class TransformerModel : IDisposable
                 for (var i = 0; i < bad.Count - 1 && match; i++) match = seq[seq.Count - (bad.Count - 1) + i] == bad[i];
                 if (match && (uint)bad[^1] < (uint)v) row[bad[^1]] = float.NegativeInfinity;
             }
-            int? forced = seq.Count == 1 && g.ForcedBosTokenId is int bos ? bos
+            int? forced = seq.Count == 1 && (forcedBosTokenId ?? g.ForcedBosTokenId) is int bos ? bos
                 : seq.Count == maxLength - 1 && g.ForcedEosTokenId is int eos ? eos : null;
             var next = forced ?? ArgMax(row);
             seq.Add(next);
-            if (g.EosTokenIds.Contains(next)) break;
+            if (g.EosTokenIds.Contains(next) || seq.Count == maxLength) break;
+            row = ctx.Seq2SeqCacheStep([next]).Data;
         }
         return seq.ToArray();
     }

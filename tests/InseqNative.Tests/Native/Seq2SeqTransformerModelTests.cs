@@ -4,16 +4,20 @@ using InseqNative.Tests.Loading;
 
 namespace InseqNative.Tests.Native;
 
-/// <summary>TransformerModel.Load on a Marian folder (MarianConfig → INQ_ARCH_MARIAN, weights by canonical name) and
-/// its seq2seq logits against hf/tiny-marian.json; decoder-only entry points refuse it with a clear message.</summary>
-public class MarianTransformerModelTests
+/// <summary>TransformerModel.Load on every encoder-decoder fixture folder (Marian post-norm, M2M100 pre-norm with
+/// offset sinusoids, T5 with RMS norms, relative position bias and gated-gelu): seq2seq logits against hf/*.json
+/// within 1e-4 per row, greedy (KV-cached) generations identical; decoder-only entry points refuse them.</summary>
+public class Seq2SeqTransformerModelTests
 {
-    [Fact]
-    public void Loaded_marian_reproduces_transformers_logits()
+    public static TheoryData<string> Models => new() { "tiny-marian", "tiny-m2m100", "tiny-t5" };
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void Loaded_model_reproduces_transformers_logits(string name)
     {
-        using var model = TransformerModel.Load(FixturePaths.Models("tiny-marian"), Device.Cpu);
+        using var model = TransformerModel.Load(FixturePaths.Models(name), Device.Cpu);
         Assert.True(model.Config.IsEncoderDecoder);
-        using var doc = JsonDocument.Parse(File.ReadAllBytes(FixturePaths.Hf("tiny-marian")));
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(FixturePaths.Hf(name)));
         var n = 0;
         foreach (var it in doc.RootElement.GetProperty("items").EnumerateArray())
         {
@@ -38,17 +42,20 @@ public class MarianTransformerModelTests
         Assert.Equal(3, n);
     }
 
-    [Fact]
-    public void Greedy_generation_matches_transformers()
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void Greedy_generation_matches_transformers(string name)
     {
-        using var model = TransformerModel.Load(FixturePaths.Models("tiny-marian"), Device.Cpu);
-        using var doc = JsonDocument.Parse(File.ReadAllBytes(FixturePaths.Hf("tiny-marian")));
+        using var model = TransformerModel.Load(FixturePaths.Models(name), Device.Cpu);
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(FixturePaths.Hf(name)));
+        int? forcedBos = doc.RootElement.GetProperty("generate_kwargs").TryGetProperty("forced_bos_token_id", out var fb)
+            ? fb.GetInt32() : null;
         var n = 0;
         foreach (var it in doc.RootElement.GetProperty("items").EnumerateArray())
         {
             var src = HfReference.Ints(it.GetProperty("input_ids"));
             var expected = HfReference.Ints(it.GetProperty("greedy").GetProperty("sequence_ids"));
-            Assert.Equal(expected, model.Seq2SeqGreedy(src, 10));
+            Assert.Equal(expected, model.Seq2SeqGreedy(src, 10, forcedBos));
             n++;
         }
         Assert.Equal(3, n);
