@@ -30,10 +30,14 @@ extern "C" {
 #define INQ_API __attribute__((visibility("default")))
 #endif
 
-#define INQ_ABI_VERSION 4 /* 2: points (inq_get_hidden, inq_forward_from_hidden, inq_backward), step functions;
+#define INQ_ABI_VERSION 5 /* 2: points (inq_get_hidden, inq_forward_from_hidden, inq_backward), step functions;
                             3: INQ_ARCH_LLAMA (RMSNorm, rotary positions, grouped-query attention, SwiGLU);
                             4: ops cross_attention_forward/_backward, sinusoidal_positions, scale_add_forward; INQ_ARCH_MARIAN
-                            (n_encoder_layer, embed_scale), inq_seq2seq_forward */
+                            (n_encoder_layer, embed_scale), inq_seq2seq_forward;
+                            5: INQ_ARCH_M2M100, INQ_ARCH_T5 (head_dim, rel_num_buckets, rel_max_distance), kept
+                            seq2seq forwards with inq_seq2seq_backward / _get_attention / _embed_tokens, KV-cached
+                            seq2seq decoding (INQ_FWD_FILL_CACHE, inq_seq2seq_cache_step); ops gated_act_* (was
+                            swiglu_*), relative_position_bias, cross_attention bias, sinusoidal layout */
 
 /* ---------------------------------------------------------------- status codes */
 typedef enum inq_status {
@@ -70,8 +74,15 @@ typedef enum inq_arch {
   INQ_ARCH_GPT2 = 1, /* GPT2LMHeadModel: LayerNorm, learned positions, Conv1D [in, out] weights, fused c_attn */
   INQ_ARCH_LLAMA = 2, /* LlamaForCausalLM and its kin (Mistral, Qwen2): RMSNorm, rotary positions, grouped-query
                         attention, SwiGLU MLP, Linear [out, in] weights, no embedding scale */
-  INQ_ARCH_MARIAN = 3 /* MarianMTModel: encoder-decoder, post-norm LayerNorm blocks, sinusoidal positions (half sin |
+  INQ_ARCH_MARIAN = 3, /* MarianMTModel: encoder-decoder, post-norm LayerNorm blocks, sinusoidal positions (half sin |
                         half cos), embeddings x embed_scale, shared/tied embeddings, final_logits_bias */
+  INQ_ARCH_M2M100 = 4, /* M2M100ForConditionalGeneration (and NLLB's layout): pre-norm LayerNorm blocks, final encoder
+                          and decoder LayerNorms, fairseq sinusoidal positions starting at 2, embeddings x embed_scale,
+                          tied LM head, no final_logits_bias */
+  INQ_ARCH_T5 = 5 /* T5ForConditionalGeneration (Flan-T5): pre-norm RMS norms without mean, final norms, relative
+                     position bias from the first block shared by all blocks (bidirectional in the encoder, causal in
+                     the decoder), unscaled scores, no biases, gated-gelu (n_inner per half) or ReLU feed-forward,
+                     shared embeddings, LM head untied or tied with d_model^-0.5 */
 } inq_arch;
 
 typedef enum inq_activation {
@@ -107,6 +118,12 @@ typedef struct inq_model_config {
   int32_t n_encoder_layer;  /* MARIAN: encoder blocks (n_layer is the decoder's); n_head / n_inner are shared */
   float embed_scale;        /* MARIAN: token embeddings are multiplied by this (sqrt(d_model) or 1) before the
                                position rows are added; caller-given input embeddings are taken as already scaled */
+  /* ABI 5 */
+  int32_t head_dim;         /* attention head width (T5: d_kv); 0 means n_embd / n_head. The attention's inner
+                               width is n_head * head_dim and may differ from n_embd (T5 only) */
+  int32_t rel_num_buckets;  /* T5: relative_attention_num_buckets (> 0); others 0 */
+  int32_t rel_max_distance; /* T5: relative_attention_max_distance (> 0); others 0 */
+  int32_t gated_mlp;        /* T5: 1 = gated feed-forward (wi_0 | wi_1, act(wi_0 x) * wi_1 x), 0 = wi + act */
 } inq_model_config;
 
 typedef struct inq_model inq_model;
@@ -182,18 +199,49 @@ INQ_API int32_t inq_forward(inq_context* ctx, int32_t batch, int32_t seq, const 
 
 /* Attention probabilities of one layer from the last forward kept with INQ_FWD_KEEP_ATTENTION:
  * out [batch, n_head, seq, seq], row = query, column = key; masked entries are exactly 0. */
-/* Encoder-decoder forward (INQ_ARCH_MARIAN): source rows [batch, src_len] from src_ids or src_embeds (exactly one;
- * embeds are the scaled token embeddings, positions are added inside), src_mask [batch, src_len] (0/1, NULL: all
- * real; padding keys are masked in encoder self-attention and in cross-attention), target (decoder input) rows
- * [batch, tgt_len] from tgt_ids or tgt_embeds (exactly one), tgt_mask (NULL: all real; masks decoder self-attention
- * keys). Positions are 0..len-1 per row (Marian; pad on the right). logits_mode: INQ_LOGITS_NONE or INQ_LOGITS_ALL
- * (logits [batch, tgt_len, vocab]). flags: 0 for now (kept forwards for the backward to both embeddings come next).
- * src_len and tgt_len must not exceed the context's max_seq. CPU contexts only for now (INQ_ERR_UNSUPPORTED on a
- * device). */
+/* Encoder-decoder forward (INQ_ARCH_MARIAN, _M2M100, _T5): source rows [batch, src_len] from src_ids or src_embeds
+ * (exactly one; embeds are the scaled token embeddings — Hugging Face's inputs_embeds — positions are added inside),
+ * src_mask [batch, src_len] (0/1, NULL: all real; padding keys are masked in encoder self-attention and in
+ * cross-attention), target (decoder input) rows [batch, tgt_len] from tgt_ids or tgt_embeds (exactly one), tgt_mask
+ * (NULL: all real; masks decoder self-attention keys). Positions are 0..len-1 per row (pad on the right; M2M100 adds
+ * its offset 2). logits_mode: INQ_LOGITS_NONE or INQ_LOGITS_ALL (logits [batch, tgt_len, vocab]).
+ * flags: INQ_FWD_KEEP_FOR_BACKWARD (context with max_cotangents > 0) keeps the forward for inq_seq2seq_backward;
+ * INQ_FWD_KEEP_ATTENTION keeps nothing extra (every seq2seq forward keeps its attention probabilities for
+ * inq_seq2seq_get_attention) and is accepted for symmetry; INQ_FWD_FILL_CACHE also fills the decoder's self-attention
+ * cache with the tgt_len positions so that inq_seq2seq_cache_step can append tokens (the encoder output and the
+ * cross-attention keys/values of this forward are reused). src_len and tgt_len must not exceed max_seq. */
+#define INQ_FWD_FILL_CACHE 4
 INQ_API int32_t inq_seq2seq_forward(inq_context* ctx, int32_t batch, int32_t src_len, int32_t tgt_len,
                                     const int32_t* src_ids, const float* src_embeds, const int32_t* src_mask,
                                     const int32_t* tgt_ids, const float* tgt_embeds, const int32_t* tgt_mask,
                                     int32_t logits_mode, float* logits, int32_t flags);
+
+/* Gradients of <dlogits[b, k], logits[b, positions[b, k]]> of the last kept seq2seq forward with respect to both
+ * inputs: d_src [batch, n_cot, src_len, n_embd] (the scaled source embeddings) and d_tgt [batch, n_cot, tgt_len,
+ * n_embd] (the scaled target embeddings; zero beyond the cotangent's position). Either output may be NULL.
+ * positions[b, k] in [0, tgt_len), or < 0 for a zero cotangent. batch equals the kept forward's; batch * n_cot <=
+ * max_cotangents. */
+INQ_API int32_t inq_seq2seq_backward(inq_context* ctx, int32_t batch, int32_t n_cot, const int32_t* positions,
+                                     const float* dlogits, float* d_src, float* d_tgt);
+
+/* Attention probabilities of the last seq2seq forward. kind INQ_ATT_ENCODER: encoder self-attention of encoder layer
+ * `layer`, out [batch, n_head, src_len, src_len]; INQ_ATT_DECODER: decoder self-attention [batch, n_head, tgt_len,
+ * tgt_len]; INQ_ATT_CROSS: cross-attention [batch, n_head, tgt_len, src_len]. Row = query, column = key; masked
+ * entries are exactly 0. */
+#define INQ_ATT_ENCODER 0
+#define INQ_ATT_DECODER 1
+#define INQ_ATT_CROSS 2
+INQ_API int32_t inq_seq2seq_get_attention(inq_context* ctx, int32_t kind, int32_t layer, float* out);
+
+/* Scaled token embeddings (token rows x embed_scale, no positions: what inq_seq2seq_forward takes as src_embeds /
+ * tgt_embeds) of n range-checked ids: out [n, n_embd]. */
+INQ_API int32_t inq_seq2seq_embed_tokens(inq_context* ctx, const int32_t* ids, int32_t n, float* out);
+
+/* One decoding step after a forward with INQ_FWD_FILL_CACHE (or earlier steps): next_ids [batch] are appended at
+ * position cache_len of every row (batch must equal the forward's), attending to the cached self-attention keys and
+ * the kept encoder output; logits [batch, vocab] of the new position (NULL: not written). INQ_ERR_STATE without a
+ * filled cache; INQ_ERR_CAPACITY when the cache (max_seq positions) is full. */
+INQ_API int32_t inq_seq2seq_cache_step(inq_context* ctx, int32_t batch, const int32_t* next_ids, float* logits);
 
 INQ_API int32_t inq_get_attention(inq_context* ctx, int32_t layer, float* out);
 
@@ -361,19 +409,26 @@ INQ_API int32_t inq_cache_length(inq_context* ctx, int32_t* out_len);
  *   "rope_forward"          N,W,n_heads,hd  | x[N,W], pos(int32)[N] -> y[N,W]  | theta   (first n_heads*hd columns
  *                           rotated, Hugging Face rotate_half pairs (i, i + hd/2); the rest copied)
  *   "rope_backward"         N,W,n_heads,hd  | dy[N,W], pos(int32)[N] -> dx[N,W]  | theta
- *   "swiglu_forward"        N,I             | gu[N,2I] (gate | up) -> y[N,I]   (silu(gate) * up)
- *   "swiglu_backward"       N,I             | dy[N,I], gu[N,2I] -> dgu[N,2I]
+ *   "gated_act_forward"     N,I,kind        | gu[N,2I] (gate | up) -> y[N,I]   (act(gate) * up, kind: inq_activation;
+ *                           SwiGLU = INQ_ACT_SILU, T5's gated-gelu = INQ_ACT_GELU_TANH)
+ *   "gated_act_backward"    N,I,kind        | dy[N,I], gu[N,2I] -> dgu[N,2I]
  *   "step_fn_scores"        R,V,fn,logprob,top_k,min_keep | logits[R,V], contrast_logits[R,V] or NULL (shares),
  *                           targets(int32)[R], contrast_targets(int32)[R] or NULL (= targets) -> scores[R] | top_p
  *   "step_fn_dlogits"       same dims and inputs -> dlogits[R,V], scores[R] | top_p
- *   "cross_attention_forward" B,Tq,Tk,C,H,causal,scaled | q[B,Tq,C], kv[B,Tk,2C] (k | v), mask(int32)[B,Tk] or NULL
- *                           -> out[B,Tq,C], att[B,H,Tq,Tk] | extra_scale   (bidirectional encoder self-attention and
- *                           decoder cross-attention with causal = 0; causal = 1: key j visible to query i iff j <= i)
+ *   "cross_attention_forward" B,Tq,Tk,C,H,causal,scaled | q[B,Tq,C], kv[B,Tk,2C] (k | v), mask(int32)[B,Tk] or NULL,
+ *                           bias[H,Tq,Tk] or NULL -> out[B,Tq,C], att[B,H,Tq,Tk] | extra_scale   (bidirectional
+ *                           encoder self-attention and decoder cross-attention with causal = 0; causal = 1: key j
+ *                           visible to query i iff j <= i; bias added to the scaled scores of every batch row)
  *   "cross_attention_backward" B,Tq,Tk,C,H,n_cot,scaled | dout[B*n_cot,Tq,C], q[B,Tq,C], kv[B,Tk,2C], att[B,H,Tq,Tk]
  *                           -> dq[B*n_cot,Tq,C], dkv[B*n_cot,Tk,2C] | extra_scale  (cotangent r reads forward row r/n_cot)
  *   "scale_add_forward"     N               | a[N], b[N] -> y[N]  | scale   (y = a * scale + b)
- *   "sinusoidal_positions"  N,C             | pos(int32)[N] -> rows[N,C]  (Marian: sin of columns < C/2, cos of the
- *                           rest, frequency 10000^(-2j/C) for column j and C/2 + j)
+ *   "sinusoidal_positions"  N,C,layout      | pos(int32)[N] -> rows[N,C]  (sin of columns < C/2, cos of the rest;
+ *                           layout 0 Marian: frequency 10000^(-2j/C) for column j and C/2 + j, in double; layout 1
+ *                           fairseq / M2M100: exp(-j ln(10000) / (C/2 - 1)) in torch's float32 steps, C >= 4, odd C:
+ *                           zero last column)
+ *   "relative_position_bias" H,Tq,Tk,q_offset,bidirectional,num_buckets,max_distance | table[num_buckets,H]
+ *                           -> bias[H,Tq,Tk]  (T5: bias[h,i,j] = table[bucket(j - (i + q_offset)), h], Hugging Face's
+ *                           _relative_position_bucket; q_offset >= 0, max_distance > the exact-bucket count)
  * (scaled: 1 = divide scores by sqrt(C/H); extra_scale multiplies the scores further, 1.0 for plain GPT-2.) */
 INQ_API int32_t inq_op_run(int32_t device, const char* op, const int64_t* dims, int32_t n_dims,
                            const void* const* inputs, int32_t n_inputs, float* const* outputs, int32_t n_outputs,
