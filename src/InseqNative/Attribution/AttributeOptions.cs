@@ -22,6 +22,9 @@ public sealed record AttributeOptions
     /// <summary>The attributed function (default: "probability").</summary>
     public string? AttributedFn { get; init; }
     public StepFunctionArgs StepFunctionArgs { get; init; } = StepFunctionArgs.Default;
+    /// <summary>Encoder-decoder models: attribute the target prefix too (Inseq's attribute_target), normalized jointly
+    /// with the source by the default aggregation. Decoder-only models always attribute their target.</summary>
+    public bool AttributeTarget { get; init; }
     /// <summary>Replace EOS with UNK in the baseline too (Inseq keeps EOS by default).</summary>
     public bool IncludeEosBaseline { get; init; }
     /// <summary>Sequences attributed per engine batch (Inseq's batch_size); null: all.</summary>

@@ -20,10 +20,6 @@ public sealed class AttributionModel : IDisposable
     /// <summary>Wraps a loaded (or in-memory) model; the model is disposed with this object.</summary>
     public AttributionModel(TransformerModel model, string defaultMethod = "saliency")
     {
-        if (model.Config.IsEncoderDecoder)
-            throw new UnsupportedModelException(model.Config.FilePath,
-                $"attribution of encoder-decoder models ({model.Config.ModelType}) is not implemented yet: their logits " +
-                "and generation work (TransformerModel.Seq2SeqLogits / Seq2SeqGreedy), source/target attribution is next");
         Model = model;
         MethodRegistry.Get(defaultMethod); // validates the id, listing the known ones
         DefaultMethod = defaultMethod;
@@ -117,7 +113,7 @@ public sealed class AttributionModel : IDisposable
     {
         AttributionStrategy.Stepwise => (AttributionStrategy.Stepwise, "requested"),
         AttributionStrategy.Fused => (AttributionStrategy.Fused, "requested"),
-        _ => (AttributionStrategy.Fused, "default: causal decoder with forced targets, every step shares one forward"),
+        _ => (AttributionStrategy.Fused, "default: forced targets, every step shares one teacher-forced forward"),
     };
 
     /// <summary>Rows forwarded together and cotangent rows per backward, shrunk until the arena fits the budget.</summary>

@@ -12,7 +12,7 @@ public static class InseqArguments
 {
     static readonly string[] TopLevel =
     [
-        "method", "attr_pos_start", "attr_pos_end", "step_scores", "attributed_fn", "include_eos_baseline",
+        "method", "attr_pos_start", "attr_pos_end", "step_scores", "attributed_fn", "include_eos_baseline", "attribute_target",
         "batch_size", "generation_args", "output_step_attributions", "skip_special_tokens", "clean_special_chars",
         "contrast_targets", "contrast_targets_alignments", "contrast_force_inputs", "strategy", "logprob", "top_k",
         "top_p", "min_tokens_to_keep", "attribution_args", "step_scores_args", "attributed_fn_args",
@@ -39,6 +39,7 @@ public static class InseqArguments
                 case "step_scores": o = o with { StepScores = Strings(key, value) }; break;
                 case "attributed_fn": o = o with { AttributedFn = value is null ? null : Str(key, value) }; break;
                 case "include_eos_baseline": o = o with { IncludeEosBaseline = Bool(key, value) }; break;
+                case "attribute_target": o = o with { AttributeTarget = Bool(key, value) }; break;
                 case "batch_size": o = o with { BatchSize = NullableInt(key, value) }; break;
                 case "generation_args": o = o with { Generation = ToGeneration(Dict(key, value)) }; break;
                 case "output_step_attributions": o = o with { OutputStepAttributions = Bool(key, value) }; break;

@@ -25,7 +25,8 @@ public sealed record CaseFile(string Name, CaseArgs Args, IReadOnlyList<CaseSequ
             Int("n_steps"), Int("attr_pos_start"), Int("attr_pos_end"),
             a.TryGetProperty("include_eos_baseline", out var eos) && eos.GetBoolean(),
             JsonDocument.Parse(a.TryGetProperty("method_kwargs", out var mk) ? mk.GetString() ?? "{}" : "{}").RootElement.Clone(),
-            JsonDocument.Parse(a.TryGetProperty("generation_args", out var ga) ? ga.GetString() ?? "{}" : "{}").RootElement.Clone());
+            JsonDocument.Parse(a.TryGetProperty("generation_args", out var ga) ? ga.GetString() ?? "{}" : "{}").RootElement.Clone(),
+            a.TryGetProperty("attribute_target", out var at) && at.ValueKind == JsonValueKind.True);
         var sequences = root.GetProperty("sequences").EnumerateArray().Select(s => new CaseSequence(
             s.GetProperty("source_tokens").EnumerateArray().Select(x => x.GetString()!).ToArray(),
             HfReference.Ints(s.GetProperty("source_ids")),
@@ -41,7 +42,10 @@ public sealed record CaseFile(string Name, CaseArgs Args, IReadOnlyList<CaseSequ
     {
         if (!s.TryGetProperty(key, out var p) || p.ValueKind != JsonValueKind.Object) return null;
         Tensor? T(string k) => p.TryGetProperty(k, out var e) && e.ValueKind == JsonValueKind.Object ? InseqCase.ReadTensor(e) : null;
-        return new CasePart(T("source_attributions"), T("target_attributions"), ReadScores(p));
+        var sequence = new Dictionary<string, Tensor>();
+        if (p.TryGetProperty("sequence_scores", out var sq) && sq.ValueKind == JsonValueKind.Object)
+            foreach (var prop in sq.EnumerateObject()) sequence[prop.Name] = InseqCase.ReadTensor(prop.Value);
+        return new CasePart(T("source_attributions"), T("target_attributions"), ReadScores(p), sequence);
     }
 
     static Dictionary<string, float[]> ReadScores(JsonElement p)
@@ -55,9 +59,10 @@ public sealed record CaseFile(string Name, CaseArgs Args, IReadOnlyList<CaseSequ
 
 public sealed record CaseArgs(string Model, string Method, string[] Inputs, string[]? Targets, string[] StepScores,
     string? AttributedFn, string[]? ContrastTargets, int? NSteps, int? AttrPosStart, int? AttrPosEnd,
-    bool IncludeEosBaseline, JsonElement MethodKwargs, JsonElement GenerationArgs);
+    bool IncludeEosBaseline, JsonElement MethodKwargs, JsonElement GenerationArgs, bool AttributeTarget = false);
 
 public sealed record CaseSequence(string[] SourceTokens, int[] SourceIds, string[] TargetTokens, int[] TargetIds,
     int AttrPosStart, int AttrPosEnd, CasePart? Raw, CasePart? Aggregated, Dictionary<string, float[]>? DummyStepScores);
 
-public sealed record CasePart(Tensor? Source, Tensor? Target, Dictionary<string, float[]> StepScores);
+public sealed record CasePart(Tensor? Source, Tensor? Target, Dictionary<string, float[]> StepScores,
+    Dictionary<string, Tensor>? SequenceScores = null);

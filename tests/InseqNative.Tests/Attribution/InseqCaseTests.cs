@@ -4,15 +4,21 @@ using InseqNative.Tests.Loading;
 
 namespace InseqNative.Tests.Attribution;
 
-/// <summary>Every decoder-only fixture case: our Attribute() against what Python Inseq 0.6 produced — tokens and ids
-/// identical, raw and default-aggregated attributions within 1e-3 of each step column's maximum (NaN layout exact),
-/// step scores within 1e-4 relative. Run with both strategies.</summary>
+/// <summary>Every fixture case (decoder-only and encoder-decoder): our Attribute() against what Python Inseq 0.6
+/// produced — tokens and ids identical, raw and default-aggregated attributions (source and target) within 1e-3 of
+/// each step column's maximum (NaN layout exact), sequence scores likewise, step scores within 1e-4 relative. Run
+/// with both strategies.</summary>
 public class InseqCaseTests
 {
-    public static TheoryData<string, AttributionStrategy> DecoderOnlyCases()
+    public static TheoryData<string, AttributionStrategy> DecoderOnlyCases() => Cases("tiny-gpt2*.json", "tiny-llama*.json");
+
+    public static TheoryData<string, AttributionStrategy> EncoderDecoderCases() =>
+        Cases("tiny-marian*.json", "tiny-m2m100*.json", "tiny-t5*.json");
+
+    static TheoryData<string, AttributionStrategy> Cases(params string[] patterns)
     {
         var data = new TheoryData<string, AttributionStrategy>();
-        foreach (var pattern in new[] { "tiny-gpt2*.json", "tiny-llama*.json" })
+        foreach (var pattern in patterns)
             foreach (var file in Directory.GetFiles(FixturePaths.Cases, pattern).Order())
                 foreach (var s in new[] { AttributionStrategy.Fused, AttributionStrategy.Stepwise })
                     data.Add(Path.GetFileNameWithoutExtension(file), s);
@@ -28,6 +34,7 @@ public class InseqCaseTests
             ["include_eos_baseline"] = args.IncludeEosBaseline,
             ["strategy"] = strategy.ToString(),
         };
+        if (args.AttributeTarget) kwargs["attribute_target"] = true;
         if (args.AttributedFn is not null) kwargs["attributed_fn"] = args.AttributedFn;
         if (args.ContrastTargets is not null) kwargs["contrast_targets"] = args.ContrastTargets;
         if (args.AttrPosStart is not null) kwargs["attr_pos_start"] = args.AttrPosStart;
@@ -49,7 +56,14 @@ public class InseqCaseTests
 
     [Theory]
     [MemberData(nameof(DecoderOnlyCases))]
-    public void Attribution_matches_python_inseq(string caseName, AttributionStrategy strategy)
+    public void Attribution_matches_python_inseq(string caseName, AttributionStrategy strategy) => Check(caseName, strategy);
+
+    [Theory]
+    [MemberData(nameof(EncoderDecoderCases))]
+    public void Encoder_decoder_attribution_matches_python_inseq(string caseName, AttributionStrategy strategy) =>
+        Check(caseName, strategy);
+
+    static void Check(string caseName, AttributionStrategy strategy)
     {
         var expected = CaseFile.Load(caseName);
         var args = expected.Args;
@@ -74,16 +88,27 @@ public class InseqCaseTests
             var aggregated = a.Aggregate();
             ColumnTolerance.Check(e.Aggregated!.Source, e.Aggregated.Target, aggregated.SourceAttributions,
                 aggregated.TargetAttributions, 1e-3, $"{caseName} aggregated");
+            foreach (var (part, ours) in new[] { (e.Raw, a), (e.Aggregated, aggregated) })
+                foreach (var (name, reference) in part?.SequenceScores ?? [])
+                {
+                    Assert.True(ours.SequenceScores.ContainsKey(name), $"{caseName}: missing sequence score {name}");
+                    ColumnTolerance.Check(null, reference, null, ours.SequenceScores[name], 1e-3, $"{caseName} {name}");
+                }
+            if (e.Raw is { } r) Assert.Equal(r.SequenceScores!.Keys.Order(), a.SequenceScores.Keys.Order());
             var scores = e.DummyStepScores ?? e.Aggregated.StepScores;
             foreach (var (name, values) in scores)
             {
                 Assert.True(a.StepScores.ContainsKey(name), $"missing step score {name}");
                 var ours = a.StepScores[name].Data;
                 Assert.Equal(values.Length, ours.Length);
+                // A raw logit is a dot product: its rounding error scales with the logits' magnitude, not with its own
+                // value (a logit near 0 comes from cancellation), so logits are compared relative to the largest of
+                // the sequence, as the hf/ logits are per row. Every other score is relative to itself.
+                var scale = name == "logit" ? values.Max(Math.Abs) : 0;
                 for (var k = 0; k < values.Length; k++)
                 {
                     var expectedValue = InOurUnits(name, values[k]);
-                    Assert.True(Math.Abs(expectedValue - ours[k]) <= 1e-4 * Math.Abs(expectedValue) + 1e-9,
+                    Assert.True(Math.Abs(expectedValue - ours[k]) <= 1e-4 * Math.Max(Math.Abs(expectedValue), scale) + 1e-9,
                         $"{caseName} step score {name}[{k}]: expected {expectedValue:R} (Inseq {values[k]:R}), got {ours[k]:R}");
                 }
             }

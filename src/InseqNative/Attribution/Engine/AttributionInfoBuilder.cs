@@ -34,7 +34,7 @@ static class AttributionInfoBuilder
             ["attr_pos_start"] = options.AttrPosStart ?? plans[0].AttrPosStart,
             ["attr_pos_end"] = options.AttrPosEnd ?? plans[0].AttrPosEnd,
             ["output_step_attributions"] = options.OutputStepAttributions,
-            ["attribute_target"] = false,
+            ["attribute_target"] = m.Config.IsEncoderDecoder && options.AttributeTarget,
             ["step_scores"] = options.StepScores.ToList(),
             ["exec_time"] = seconds,
             ["model_name"] = m.FolderPath,
@@ -64,6 +64,12 @@ static class AttributionInfoBuilder
     static string ModelClass(TransformerModel m) => m.Config.ModelType switch
     {
         "gpt2" => "GPT2LMHeadModel",
+        "llama" => "LlamaForCausalLM",
+        "mistral" => "MistralForCausalLM",
+        "qwen2" => "Qwen2ForCausalLM",
+        "marian" => "MarianMTModel",
+        "m2m_100" => "M2M100ForConditionalGeneration",
+        "t5" => "T5ForConditionalGeneration",
         var t => t,
     };
 }

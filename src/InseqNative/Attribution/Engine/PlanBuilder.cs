@@ -23,7 +23,9 @@ static class PlanBuilder
         var sources = inputTexts.Select(model.Encode).ToArray();
         int[][] targets;
         string[] generated;
-        if (generatedTexts is null)
+        if (model.Config.IsEncoderDecoder)
+            (targets, generated) = Seq2SeqTargets(model, (Tokenization.Seq2SeqTokenizer)tok, sources, generatedTexts, options);
+        else if (generatedTexts is null)
         {
             var outputs = model.Generate(sources, options.Generation);
             targets = new int[sources.Length][];
@@ -54,7 +56,37 @@ static class PlanBuilder
         return FromIds(model, inputTexts, generated, sources, targets, options);
     }
 
-    /// <summary>Plans for pre-tokenized prompts and targets (each target starting with its prompt).</summary>
+    /// <summary>Encoder-decoder targets (decoder start token first): the given texts through the target tokenizer,
+    /// or greedy translations (KV-cached; M2M100's target language token forced first as the tokenizer says).</summary>
+    static (int[][] Targets, string[] Generated) Seq2SeqTargets(TransformerModel model, Tokenization.Seq2SeqTokenizer tok,
+        int[][] sources, IReadOnlyList<string>? generatedTexts, AttributeOptions options)
+    {
+        var targets = new int[sources.Length][];
+        var generated = new string[sources.Length];
+        for (var i = 0; i < sources.Length; i++)
+        {
+            if (generatedTexts is not null)
+            {
+                if (string.IsNullOrEmpty(generatedTexts[i])) throw new InvalidInputException($"generated text {i} is empty");
+                generated[i] = generatedTexts[i];
+                targets[i] = tok.EncodeDecoderInput(generated[i]);
+                continue;
+            }
+            var g = options.Generation;
+            if (g?.DoSample == true)
+                throw new InvalidInputException(
+                    "sampling is not supported for encoder-decoder models yet: generate greedily (do_sample false) or give the targets");
+            var maxNew = g?.MaxNewTokens ?? model.GenerationConfig.MaxNewTokens ?? Math.Max(1, model.GenerationConfig.MaxLength - 1);
+            var ids = model.Seq2SeqGreedy(sources[i], maxNew, tok.ForcedBosTokenId);
+            generated[i] = tok.DecodeTarget(ids, skipSpecialTokens: true);
+            // Inseq decodes and re-tokenizes; by default we keep the ids the model produced.
+            targets[i] = options.ReproduceInseqRoundTrip ? tok.EncodeDecoderInput(generated[i]) : ids;
+        }
+        return (targets, generated);
+    }
+
+    /// <summary>Plans for pre-tokenized prompts and targets (decoder-only: each target starting with its prompt;
+    /// encoder-decoder: sources and decoder inputs starting with the decoder start token).</summary>
     public static IReadOnlyList<SequencePlan> FromIds(TransformerModel model, IReadOnlyList<string> inputTexts,
         IReadOnlyList<string> generated, IReadOnlyList<int[]> sources, IReadOnlyList<int[]> targets, AttributeOptions options,
         IReadOnlyList<int[]>? contrastIds = null)
@@ -69,9 +101,15 @@ static class PlanBuilder
         {
             if (sources[i].Length == 0) throw new InvalidInputException($"prompt {i} has no tokens");
             var target = targets[i];
-            if (target.Length > model.MaxPositions)
-                throw new InvalidInputException($"sequence {i} has {target.Length} tokens, more than the model's {model.MaxPositions} positions");
-            var (start, end) = AttributedRange(options.AttrPosStart, options.AttrPosEnd, sources[i].Length, target.Length, i);
+            var seq2seq = model.Config.IsEncoderDecoder;
+            if (Math.Max(target.Length, seq2seq ? sources[i].Length : 0) > model.MaxPositions)
+                throw new InvalidInputException($"sequence {i} has {Math.Max(target.Length, sources[i].Length)} tokens, more than the model's {model.MaxPositions} positions");
+            if (seq2seq && target.Length < 2)
+                throw new InvalidInputException($"sequence {i}: the target has no token after the decoder start token");
+            // Encoder-decoder targets start with the decoder start token: Inseq attributes from position 1.
+            var (start, end) = AttributedRange(options.AttrPosStart, options.AttrPosEnd, seq2seq ? 1 : sources[i].Length, target.Length, i);
+            var baseline = BaselineIds(model, target, options.IncludeEosBaseline);
+            if (seq2seq) baseline[0] = target[0]; // the prepended decoder start token is kept, as Inseq does
             var plan = new SequencePlan
             {
                 InputText = inputTexts[i],
@@ -80,9 +118,14 @@ static class PlanBuilder
                 TargetIds = target,
                 AttrPosStart = start,
                 AttrPosEnd = end,
-                BaselineIds = BaselineIds(model, target, options.IncludeEosBaseline),
+                BaselineIds = baseline,
+                SourceOffset = seq2seq ? sources[i].Length : 0,
+                SourceBaselineIds = seq2seq ? BaselineIds(model, sources[i], options.IncludeEosBaseline) : null,
+                AttributeTarget = !seq2seq || options.AttributeTarget,
             };
-            var contrast = contrastIds?[i] ?? (options.ContrastTargets is { } texts ? model.Encode(texts[i]) : null);
+            var contrast = contrastIds?[i] ?? (options.ContrastTargets is { } texts
+                ? seq2seq ? ((Tokenization.Seq2SeqTokenizer)model.Tokenizer!).EncodeDecoderInput(texts[i]) : model.Encode(texts[i])
+                : null);
             if (contrast is not null)
                 plan = WithContrast(model, plan, contrast, options.ContrastTargetsAlignments?[i], i);
             plans.Add(plan);

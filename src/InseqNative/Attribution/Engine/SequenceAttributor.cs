@@ -11,9 +11,11 @@ sealed class SequenceAttributor(TransformerModel model, StepFunctionRegistry reg
 {
     public FeatureAttributionSequenceOutput Attribute(SequencePlan plan)
     {
-        int t = plan.Length, c = model.Config.HiddenSize;
-        var x = new Tensor(model.Embed(plan.TargetIds).Data, 1, t, c);
-        var b = new Tensor(model.Embed(plan.BaselineIds).Data, 1, t, c);
+        // The input layout: source rows (encoder-decoder), then target rows; embeddings as the model consumes them
+        // (Hugging Face's inputs_embeds: scaled for Marian / M2M100).
+        int t = plan.InputLength, c = model.Config.HiddenSize;
+        var x = new Tensor(model.Embed(plan.InputIds).Data, 1, t, c);
+        var b = new Tensor(model.Embed(plan.InputBaselineIds).Data, 1, t, c);
         var (originalRows, contrastRows) = ForwardRows(plan);
 
         var attributed = registry.Get(options.AttributedFn ?? "probability");
@@ -22,12 +24,13 @@ sealed class SequenceAttributor(TransformerModel model, StepFunctionRegistry reg
         // Inseq keeps the original inputs for a contrastive attributed function (only the predicted token changes);
         // with contrast_force_inputs the contrast distribution comes from the contrast forward instead.
         var objective = new StepObjective(attributed, options.StepFunctionArgs, plan.StepPositions(), plan.StepTargets(),
-            plan.ContrastStepTargets, options.ContrastForceInputs ? contrastRows : null);
+            plan.ContrastStepTargets, options.ContrastForceInputs ? contrastRows : null) { SourceLength = plan.SourceOffset };
         if (attributed.IsContrastive && plan.ContrastStepTargets is null && options.ContrastForceInputs)
             throw new InvalidInputException($"attributed function '{attributed.Id}' with contrast_force_inputs needs contrast targets");
 
         var result = method.Attribute(new MethodInput(model, plan, runner, objective, x, b, methodOptions));
-        var attributions = result.TargetAttributions is { } a ? MaskFuture(a, plan) : null;
+        var (sourceAttributions, attributions) = Split(result.TargetAttributions, plan);
+        if (attributions is not null) MaskFuture(attributions, plan);
 
         var stepScores = new List<KeyValuePair<string, Tensor>>();
         foreach (var id in options.StepScores)
@@ -49,7 +52,20 @@ sealed class SequenceAttributor(TransformerModel model, StepFunctionRegistry reg
             _ => SequenceOutputKind.Base,
         };
         return new FeatureAttributionSequenceOutput(Tokens(plan.SourceIds, null, 0), Tokens(plan.TargetIds, plan, plan.AttrPosStart),
-            null, attributions, plan.AttrPosStart, plan.AttrPosEnd, kind, stepScores);
+            sourceAttributions, attributions, plan.AttrPosStart, plan.AttrPosEnd, kind, stepScores, result.SequenceScores);
+    }
+
+    /// <summary>A method's rows in the input layout → Inseq's source attributions (encoder-decoder) and target
+    /// attributions (decoder-only, or encoder-decoder with attribute_target).</summary>
+    static (Tensor? Source, Tensor? Target) Split(Tensor? rows, SequencePlan plan)
+    {
+        if (rows is null) return (null, null);
+        if (!plan.IsEncoderDecoder) return (null, rows);
+        var inner = rows.Data.Length / rows.Dim(0);
+        var tail = rows.Shape.Skip(1).ToArray();
+        Tensor Rows(int from, int count) =>
+            new(rows.Data.AsSpan(from * inner, count * inner).ToArray(), [count, .. tail]);
+        return (Rows(0, plan.SourceOffset), plan.AttributeTarget ? Rows(plan.SourceOffset, plan.Length) : null);
     }
 
     /// <summary>Logits rows of the original sequence at each step's position, and of the contrast sequence at its
@@ -58,6 +74,12 @@ sealed class SequenceAttributor(TransformerModel model, StepFunctionRegistry reg
     {
         float[][] Rows(int[] ids, int[] positions)
         {
+            if (model.Config.IsEncoderDecoder)
+            {
+                using var s2s = model.CreateContext(1, Math.Max(ids.Length, plan.SourceIds.Length));
+                var l = s2s.Seq2SeqForward(1, plan.SourceIds, null, ids, null)!;
+                return positions.Select(p => l.Slice(0, p).ToArray()).ToArray();
+            }
             using var ctx = model.CreateContext(1, ids.Length);
             var logits = ctx.Forward(TokenBatch.Single(ids))!;
             return positions.Select(p => logits.Slice(0, p).ToArray()).ToArray();

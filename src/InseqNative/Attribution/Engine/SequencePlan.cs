@@ -1,16 +1,26 @@
 namespace InseqNative.Attribution;
 
 /// <summary>
-/// Everything needed to attribute one decoder-only sequence: the target ids (prompt + continuation, the prompt
-/// being the first part of the target as in Inseq), which target positions are attributed, the baseline ids, and the
-/// contrast (if any) aligned to the attributed positions.
+/// Everything needed to attribute one sequence: the target ids (decoder-only: prompt + continuation, the prompt being
+/// the first part of the target as in Inseq; encoder-decoder: the decoder start token + the target), which target
+/// positions are attributed, the baseline ids, and the contrast (if any) aligned to the attributed positions.
+/// Encoder-decoder inputs are laid out as one row of <see cref="InputLength"/> embeddings: the
+/// <see cref="SourceOffset"/> encoder rows, then the target rows — so the methods treat both sides alike.
 /// </summary>
 public sealed record SequencePlan
 {
     public required string InputText { get; init; }
     public required string GeneratedText { get; init; }
-    /// <summary>The prompt's ids (Inseq's source for decoder-only models).</summary>
+    /// <summary>The prompt's ids (Inseq's source for decoder-only models) or the encoder's input ids.</summary>
     public required int[] SourceIds { get; init; }
+    /// <summary>Encoder-decoder: the encoder rows that precede the target rows in the input layout (= the source
+    /// length); 0 for decoder-only models.</summary>
+    public int SourceOffset { get; init; }
+    /// <summary>Encoder-decoder: the source's baseline ids (UNK except EOS, as Inseq); null for decoder-only.</summary>
+    public int[]? SourceBaselineIds { get; init; }
+    /// <summary>Encoder-decoder: the target prefix is attributed too (Inseq's attribute_target); decoder-only
+    /// models always attribute their target.</summary>
+    public bool AttributeTarget { get; init; } = true;
     /// <summary>Prompt + continuation.</summary>
     public required int[] TargetIds { get; init; }
     /// <summary>First attributed target position (≥ 1: position 0 has nothing before it).</summary>
@@ -27,6 +37,19 @@ public sealed record SequencePlan
     public int[]? ContrastStepPositions { get; init; }
 
     public int Length => TargetIds.Length;
+    public bool IsEncoderDecoder => SourceOffset > 0;
+    /// <summary>Rows of the attribution input: source rows (encoder-decoder) then target rows.</summary>
+    public int InputLength => SourceOffset + Length;
+    /// <summary>Input rows the methods perturb or attribute; later rows (an encoder-decoder's target without
+    /// attribute_target) are fixed inputs of the model.</summary>
+    public int AttributedRows => AttributeTarget ? InputLength : SourceOffset;
+    /// <summary>Input rows step k can depend on: the whole source and the target up to its logits position.</summary>
+    public int VisibleRows(int step) => SourceOffset + LogitsPosition(step) + 1;
+    /// <summary>Input ids in the input layout (source ids, then target ids).</summary>
+    public int[] InputIds => [.. (IsEncoderDecoder ? SourceIds : []), .. TargetIds];
+    /// <summary>Baseline ids in the input layout; rows that are not attributed keep their input ids.</summary>
+    public int[] InputBaselineIds => [.. (IsEncoderDecoder ? SourceBaselineIds! : []),
+        .. (AttributeTarget ? BaselineIds : TargetIds)];
     public int Steps => AttrPosEnd - AttrPosStart;
 
     /// <summary>Logits position whose next-token distribution step k is about.</summary>

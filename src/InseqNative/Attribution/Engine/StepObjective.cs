@@ -17,6 +17,9 @@ public sealed class StepObjective
     public int[] ContrastTargets { get; }
     public float[][]? ContrastRows { get; }
     public int Steps => Positions.Length;
+    /// <summary>Encoder-decoder: the encoder rows that precede the decoder rows in every input row the runners get
+    /// (0: decoder-only). Positions are target positions.</summary>
+    public int SourceLength { get; init; }
 
     public StepObjective(StepFunction function, StepFunctionArgs args, int[] positions, int[] targets,
         int[]? contrastTargets = null, float[][]? contrastRows = null)

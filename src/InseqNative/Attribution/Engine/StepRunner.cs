@@ -96,7 +96,11 @@ public abstract class StepRunner
     }
 
     public static StepRunner Create(AttributionStrategy strategy, TransformerModel model, int rowChunk, int cotangentCapacity) =>
-        strategy == AttributionStrategy.Stepwise
-            ? new StepwiseRunner(model, rowChunk, cotangentCapacity)
-            : new FusedRunner(model, rowChunk, cotangentCapacity);
+        (strategy == AttributionStrategy.Stepwise, model.Config.IsEncoderDecoder) switch
+        {
+            (true, false) => new StepwiseRunner(model, rowChunk, cotangentCapacity),
+            (false, false) => new FusedRunner(model, rowChunk, cotangentCapacity),
+            (true, true) => new Seq2SeqStepwiseRunner(model, rowChunk, cotangentCapacity),
+            (false, true) => new Seq2SeqFusedRunner(model, rowChunk, cotangentCapacity),
+        };
 }

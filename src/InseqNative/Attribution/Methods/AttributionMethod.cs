@@ -19,14 +19,17 @@ public sealed record MethodInput(
     SequencePlan Plan,
     StepRunner Runner,
     StepObjective Objective,
-    Tensor InputEmbeddings,     // [1, T, hidden]
-    Tensor BaselineEmbeddings,  // [1, T, hidden]
+    Tensor InputEmbeddings,     // [1, InputLength, hidden]: source rows (encoder-decoder), then target rows
+    Tensor BaselineEmbeddings,  // [1, InputLength, hidden]; rows that are not attributed equal the input
     MethodOptions Options);
 
-/// <summary>A method's answer for one sequence: target attributions [T, steps, extra...] (the engine masks
-/// positions ≥ the predicted token with NaN) and extra step scores the method produces (e.g. IG's "deltas").</summary>
+/// <summary>A method's answer for one sequence: attributions [input rows, steps, extra...] in the plan's input
+/// layout (<see cref="SequencePlan.InputLength"/> rows: source rows of an encoder-decoder, then target rows; the
+/// engine splits them and masks target positions ≥ the predicted token with NaN), extra step scores the method
+/// produces (e.g. IG's "deltas") and sequence scores (attention's encoder/decoder self-attentions).</summary>
 public sealed record MethodResult(Tensor? TargetAttributions, IReadOnlyDictionary<string, float[]> ExtraStepScores)
 {
+    public IReadOnlyList<KeyValuePair<string, Tensor>> SequenceScores { get; init; } = [];
     public static MethodResult Of(Tensor? attributions) => new(attributions, new Dictionary<string, float[]>());
 }
 

@@ -4,7 +4,7 @@ namespace InseqNative.Attribution.Methods;
 /// gradient rows [prefix, hidden] into the [T, steps, hidden] output, with tight span loops.</summary>
 static class GranularBuffer
 {
-    public static Tensor New(SequencePlan plan, int hidden) => Tensor.Zeros(plan.Length, plan.Steps, hidden);
+    public static Tensor New(SequencePlan plan, int hidden) => Tensor.Zeros(plan.InputLength, plan.Steps, hidden);
 
     static Span<float> Cell(Tensor output, int j, int step)
     {

@@ -21,6 +21,9 @@ public sealed class GradientShapMethod : AttributionMethod
         var x = input.InputEmbeddings.Data;
         var b = input.BaselineEmbeddings.Data;
         var n = x.Length;
+        // Rows after the attributed ones (an encoder-decoder's target without attribute_target) are fixed inputs:
+        // no noise, and their baseline is the input itself.
+        var noisy = input.Plan.AttributedRows * input.Model.Config.HiddenSize;
         var deltas = new float[options.Samples * n]; // x̃ − b per sample
         var points = new float[options.Samples * n];
         for (var s = 0; s < options.Samples; s++)
@@ -28,7 +31,7 @@ public sealed class GradientShapMethod : AttributionMethod
             var alpha = (float)rng.NextDouble();
             for (var e = 0; e < n; e++)
             {
-                var xt = x[e] + (options.StdDev > 0 ? (float)(Normal(rng) * options.StdDev) : 0f);
+                var xt = x[e] + (options.StdDev > 0 && e < noisy ? (float)(Normal(rng) * options.StdDev) : 0f);
                 deltas[s * n + e] = xt - b[e];
                 points[s * n + e] = b[e] + alpha * (xt - b[e]);
             }
@@ -36,7 +39,7 @@ public sealed class GradientShapMethod : AttributionMethod
         var c = input.Model.Config.HiddenSize;
         var output = GranularBuffer.New(input.Plan, c);
         var scale = 1f / options.Samples;
-        input.Runner.Gradients(new Tensor(points, options.Samples, input.Plan.Length, c), input.Objective,
+        input.Runner.Gradients(new Tensor(points, options.Samples, input.Plan.InputLength, c), input.Objective,
             (row, step, grad, prefix, _) =>
                 GranularBuffer.Accumulate(output, step, grad, prefix, scale, deltas.AsSpan(row * n, n)));
         return MethodResult.Of(output);

@@ -42,7 +42,7 @@ public sealed class IntegratedGradientsMethod : AttributionMethod
         for (var s = 0; s < k; s++)
         {
             double sum = 0;
-            var prefix = input.Plan.LogitsPosition(s) + 1;
+            var prefix = input.Plan.VisibleRows(s);
             for (var j = 0; j < prefix; j++)
                 foreach (var v in attributions.Slice(j, s)[..c]) sum += v;
             deltas[s] = (float)(sum - (scores[0, s] - scores[1, s]));

@@ -40,6 +40,10 @@ public abstract class LayerMethod : AttributionMethod
     protected static (LayerOptions Options, int Point) Layer(MethodInput input)
     {
         var options = OptionsAs<LayerOptions>(input);
+        if (input.Plan.IsEncoderDecoder)
+            throw new InvalidInputException(
+                "layer methods (layer_gradient_x_activation, layer_integrated_gradients) are not supported for " +
+                "encoder-decoder models yet: use a method on the input embeddings");
         return (options, LayerPoints.Resolve(input.Model, options.Layer));
     }
 }

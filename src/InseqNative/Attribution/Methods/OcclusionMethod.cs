@@ -13,9 +13,10 @@ public sealed class OcclusionMethod : AttributionMethod
     public override MethodResult Attribute(MethodInput input)
     {
         var plan = input.Plan;
-        int t = plan.Length, c = input.Model.Config.HiddenSize, k = plan.Steps;
-        // Only positions some step can see need occluding: 0 .. last logits position.
-        var occluded = plan.LogitsPosition(k - 1) + 1;
+        int t = plan.InputLength, c = input.Model.Config.HiddenSize, k = plan.Steps;
+        // Only attributed rows some step can see need occluding: the source (encoder-decoder), then the target up to
+        // the last logits position (with attribute_target, or always for decoder-only models).
+        var occluded = Math.Min(plan.VisibleRows(k - 1), plan.AttributedRows);
         var rows = new float[(occluded + 1) * t * c];
         var x = input.InputEmbeddings.Data;
         var b = input.BaselineEmbeddings.Data;

@@ -1,0 +1,172 @@
+namespace InseqNative.Attribution;
+
+/// <summary>
+/// The two strategies for encoder-decoder models. Every input row is [source rows; target rows] (see
+/// <see cref="SequencePlan.InputLength"/>), split at <see cref="StepObjective.SourceLength"/>; a step's gradient
+/// reaches the whole source (through cross-attention) and the target up to its logits position, so the sink gets
+/// prefix = source length + position + 1 rows. The objective runs on logits rows in managed code (the LM head rows
+/// cross the boundary; the encoder-decoder graph has no native step functions yet). Layer points are refused.
+/// </summary>
+abstract class Seq2SeqRunner(TransformerModel model, int rowChunk, int cotangentCapacity)
+    : StepRunner(model, rowChunk, cotangentCapacity)
+{
+    protected static void RequireEmbeddingPoint(int point)
+    {
+        if (point != 0)
+            throw new InvalidInputException(
+                "layer methods are not supported for encoder-decoder models yet: attribute the input embeddings");
+    }
+
+    /// <summary>Rows r0..r0+n−1 of the input split into source [n, S, C] and target [n, len, C] (target cut at len).</summary>
+    protected static (Tensor Source, Tensor Target) Split(Tensor inputs, int r0, int n, int s, int len)
+    {
+        int t = inputs.Dim(1), c = inputs.Dim(2);
+        var src = new float[(long)n * s * c];
+        var tgt = new float[(long)n * len * c];
+        for (var r = 0; r < n; r++)
+        {
+            var row = (long)(r0 + r) * t * c;
+            Array.Copy(inputs.Data, row, src, (long)r * s * c, (long)s * c);
+            Array.Copy(inputs.Data, row + (long)s * c, tgt, (long)r * len * c, (long)len * c);
+        }
+        return (new Tensor(src, n, s, c), new Tensor(tgt, n, len, c));
+    }
+
+    /// <summary>One cotangent's gradient in the input layout: all source rows, then target rows 0..position.</summary>
+    protected static float[] Joined(ReadOnlySpan<float> source, ReadOnlySpan<float> target, int position, int c)
+    {
+        var grad = new float[source.Length + (position + 1) * c];
+        source.CopyTo(grad);
+        target[..((position + 1) * c)].CopyTo(grad.AsSpan(source.Length));
+        return grad;
+    }
+
+    public override float[][] StepAttention(Tensor embeddings, int[] positions) =>
+        throw new InvalidOperationException("encoder-decoder attention is read by AttentionMethod from one forward");
+}
+
+/// <summary>DESIGN §5 for encoder-decoders: one teacher-forced forward per input row (encoder once, decoder over the
+/// whole target), then every step's backward to both embeddings as one batch of cotangents.</summary>
+sealed class Seq2SeqFusedRunner(TransformerModel model, int rowChunk, int cotangentCapacity)
+    : Seq2SeqRunner(model, rowChunk, cotangentCapacity)
+{
+    public override AttributionStrategy Strategy => AttributionStrategy.Fused;
+
+    public override void Gradients(Tensor inputs, StepObjective objective, GradientSink sink, int point = 0)
+    {
+        RequireEmbeddingPoint(point);
+        int rows = inputs.Dim(0), s = objective.SourceLength, t = inputs.Dim(1) - s, c = inputs.Dim(2);
+        int v = Model.Config.VocabSize, k = objective.Steps;
+        if (k == 0) return;
+        var rc = Math.Min(RowChunk, rows);
+        using var ctx = Model.CreateContext(rc, Math.Max(s, t), Math.Max(rc, Math.Min(CotangentCapacity, rc * k)));
+        var stepChunk = Math.Max(1, ctx.MaxCotangents / rc);
+        for (var r0 = 0; r0 < rows; r0 += rc)
+        {
+            var n = Math.Min(rc, rows - r0);
+            var (src, tgt) = Split(inputs, r0, n, s, t);
+            var logits = ctx.Seq2SeqForwardEmbeddings(src, null, tgt, null, LogitsMode.All, keepForBackward: true)!;
+            for (var k0 = 0; k0 < k; k0 += stepChunk)
+            {
+                var kc = Math.Min(stepChunk, k - k0);
+                var positions = new int[n * kc];
+                var dlogits = Tensor.Zeros(n, kc, v);
+                var scores = new double[n * kc];
+                for (var r = 0; r < n; r++)
+                    for (var j = 0; j < kc; j++)
+                    {
+                        var pos = objective.Positions[k0 + j];
+                        positions[r * kc + j] = pos;
+                        var row = logits.Slice(r, pos);
+                        scores[r * kc + j] = objective.Score(row, k0 + j);
+                        objective.Gradient(row, k0 + j, dlogits.Slice(r, j));
+                    }
+                var (gs, gt) = ctx.Seq2SeqBackward(positions, dlogits);
+                for (var r = 0; r < n; r++)
+                    for (var j = 0; j < kc; j++)
+                    {
+                        var pos = positions[r * kc + j];
+                        sink(r0 + r, k0 + j, Joined(gs.Slice(r, j), gt.Slice(r, j), pos, c), s + pos + 1, scores[r * kc + j]);
+                    }
+            }
+        }
+    }
+
+    public override double[,] Scores(Tensor inputs, StepObjective objective, int point = 0)
+    {
+        RequireEmbeddingPoint(point);
+        int rows = inputs.Dim(0), s = objective.SourceLength, t = inputs.Dim(1) - s;
+        var result = new double[rows, objective.Steps];
+        var rc = Math.Min(RowChunk, rows);
+        using var ctx = Model.CreateContext(rc, Math.Max(s, t));
+        for (var r0 = 0; r0 < rows; r0 += rc)
+        {
+            var n = Math.Min(rc, rows - r0);
+            var (src, tgt) = Split(inputs, r0, n, s, t);
+            var logits = ctx.Seq2SeqForwardEmbeddings(src, null, tgt, null)!;
+            for (var r = 0; r < n; r++)
+                for (var k = 0; k < objective.Steps; k++)
+                    result[r0 + r, k] = objective.Score(logits.Slice(r, objective.Positions[k]), k);
+        }
+        return result;
+    }
+}
+
+/// <summary>Inseq's algorithm for encoder-decoders, kept as the in-repo reference: per step a forward of the source
+/// and the target prefix ending at the step's logits position, and a backward from that one position.</summary>
+sealed class Seq2SeqStepwiseRunner(TransformerModel model, int rowChunk, int cotangentCapacity)
+    : Seq2SeqRunner(model, rowChunk, cotangentCapacity)
+{
+    public override AttributionStrategy Strategy => AttributionStrategy.Stepwise;
+
+    public override void Gradients(Tensor inputs, StepObjective objective, GradientSink sink, int point = 0)
+    {
+        RequireEmbeddingPoint(point);
+        int rows = inputs.Dim(0), s = objective.SourceLength, t = inputs.Dim(1) - s, c = inputs.Dim(2);
+        var v = Model.Config.VocabSize;
+        var rc = Math.Min(RowChunk, rows);
+        using var ctx = Model.CreateContext(rc, Math.Max(s, t), rc);
+        for (var step = 0; step < objective.Steps; step++)
+        {
+            var pos = objective.Positions[step];
+            for (var r0 = 0; r0 < rows; r0 += rc)
+            {
+                var n = Math.Min(rc, rows - r0);
+                var (src, tgt) = Split(inputs, r0, n, s, pos + 1);
+                var logits = ctx.Seq2SeqForwardEmbeddings(src, null, tgt, null, LogitsMode.All, keepForBackward: true)!;
+                var dlogits = Tensor.Zeros(n, 1, v);
+                var scores = new double[n];
+                for (var r = 0; r < n; r++)
+                {
+                    var row = logits.Slice(r, pos);
+                    scores[r] = objective.Score(row, step);
+                    objective.Gradient(row, step, dlogits.Slice(r, 0));
+                }
+                var (gs, gt) = ctx.Seq2SeqBackward(Enumerable.Repeat(pos, n).ToArray(), dlogits);
+                for (var r = 0; r < n; r++)
+                    sink(r0 + r, step, Joined(gs.Slice(r, 0), gt.Slice(r, 0), pos, c), s + pos + 1, scores[r]);
+            }
+        }
+    }
+
+    public override double[,] Scores(Tensor inputs, StepObjective objective, int point = 0)
+    {
+        RequireEmbeddingPoint(point);
+        int rows = inputs.Dim(0), s = objective.SourceLength, t = inputs.Dim(1) - s;
+        var result = new double[rows, objective.Steps];
+        var rc = Math.Min(RowChunk, rows);
+        using var ctx = Model.CreateContext(rc, Math.Max(s, t));
+        for (var step = 0; step < objective.Steps; step++)
+        {
+            var pos = objective.Positions[step];
+            for (var r0 = 0; r0 < rows; r0 += rc)
+            {
+                var n = Math.Min(rc, rows - r0);
+                var (src, tgt) = Split(inputs, r0, n, s, pos + 1);
+                var logits = ctx.Seq2SeqForwardEmbeddings(src, null, tgt, null)!;
+                for (var r = 0; r < n; r++) result[r0 + r, step] = objective.Score(logits.Slice(r, pos), step);
+            }
+        }
+        return result;
+    }
+}
