@@ -570,9 +570,9 @@ void seq2seq_get_attention(Context* ctx, int kind, int layer, float* out) {
   const inq_model_config& c = ctx->model->cfg;
   INQ_CHECK(is_seq2seq(c), INQ_ERR_INVALID_ARGUMENT,
             "inq_seq2seq_get_attention needs an encoder-decoder model (use inq_get_attention)");
-  INQ_CHECK(ctx->kept_attention, INQ_ERR_STATE, "no seq2seq forward to read attention from (a cache step discards it)");
   INQ_CHECK(kind >= INQ_ATT_ENCODER && kind <= INQ_ATT_CROSS, INQ_ERR_INVALID_ARGUMENT,
             "kind %d is not INQ_ATT_ENCODER / _DECODER / _CROSS (0/1/2)", kind);
+  INQ_CHECK(ctx->kept_attention, INQ_ERR_STATE, "no seq2seq forward to read attention from (a cache step discards it)");
   const int n = kind == INQ_ATT_ENCODER ? c.n_encoder_layer : c.n_layer;
   INQ_CHECK(layer >= 0 && layer < n, INQ_ERR_INVALID_ARGUMENT, "layer %d outside [0, %d) of the %s stack", layer, n,
             kind == INQ_ATT_ENCODER ? "encoder" : "decoder");

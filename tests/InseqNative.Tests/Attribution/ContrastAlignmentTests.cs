@@ -29,10 +29,11 @@ public class ContrastAlignmentTests
 public class EncoderDecoderAttributionRefusalTests
 {
     [Fact]
-    public void Attributing_an_encoder_decoder_model_is_a_clear_unsupported_error_for_now()
+    public void Layer_methods_on_an_encoder_decoder_model_are_a_clear_error()
     {
-        var e = Assert.Throws<UnsupportedModelException>(() =>
-            InseqNative.Inseq.LoadModel(InseqNative.Tests.Loading.FixturePaths.Models("tiny-marian"), "saliency", Device.Cpu));
+        using var model = InseqNative.Inseq.LoadModel(InseqNative.Tests.Loading.FixturePaths.Models("tiny-marian"),
+            "layer_gradient_x_activation", Device.Cpu);
+        var e = Assert.Throws<InvalidInputException>(() => model.Attribute("The house.", "Das Haus."));
         Assert.Contains("encoder-decoder", e.Message);
     }
 }

@@ -173,7 +173,13 @@ public unsafe class MarianNativeForwardTests
                 Assert.Equal(4, NativeMethods.Seq2SeqForward(ctx, 2, 3, 3, p, null, null, p, null, null, 1, l, 0));
                 Assert.Equal(2, NativeMethods.Seq2SeqForward(ctx, 1, 3, 3, null, null, null, p, null, null, 1, l, 0));
                 Assert.Equal(1, NativeMethods.Seq2SeqForward(ctx, 1, 3, 3, p, null, null, p, null, null, 2, l, 0));
-                Assert.Equal(1, NativeMethods.Seq2SeqForward(ctx, 1, 3, 3, p, null, null, p, null, null, 1, l, 1));
+                Assert.Equal(1, NativeMethods.Seq2SeqForward(ctx, 1, 3, 3, p, null, null, p, null, null, 1, l, 8));
+                // Keeping for backward needs a context with cotangent rows; a backward needs a kept forward.
+                Assert.Equal(4, NativeMethods.Seq2SeqForward(ctx, 1, 3, 3, p, null, null, p, null, null, 1, l, 1));
+                int pos = 0;
+                Assert.Equal(8, NativeMethods.Seq2SeqBackward(ctx, 1, 1, &pos, l, null, null));
+                Assert.Equal(8, NativeMethods.Seq2SeqCacheStep(ctx, 1, p, l));
+                Assert.Equal(1, NativeMethods.Seq2SeqGetAttention(ctx, 5, 0, l));
                 Assert.Equal(1, NativeMethods.Forward(ctx, 1, 3, p, null, null, 1, l, 0)); // decoder-only entry
             }
         }
