@@ -1,6 +1,6 @@
-// Causal multi-head (or grouped-query) self-attention with a key padding mask, its input backward, and the one-query decode step that
-// reads the KV cache. The forward and the decode step share attend_row so a cached step reproduces the full forward
-// bit for bit.
+// Causal multi-head (or grouped-query) self-attention with a key padding mask and an optional sliding window, its
+// input backward, and the one-query decode step that reads the KV cache. The forward and the decode step share
+// attend_row so a cached step reproduces the full forward bit for bit.
 #include <cmath>
 #include <cstring>
 
@@ -23,13 +23,17 @@ inline float dot(const float* a, const float* b, int n) {
   return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
 }
 
-// One query against keys 0..n-1 (key j at k + j*stride, value at v + j*stride), key j visible iff visible[j] != 0
-// (visible NULL: all). Writes probabilities p[0..n) (0 where masked) and out[0..hd).
+// First key a query at index i may see: keys i - j >= window fall outside a sliding window (window 0: none).
+inline int window_start(int i, int window) { return window > 0 && i >= window ? i - window + 1 : 0; }
+
+// One query against keys 0..n-1 (key j at k + j*stride, value at v + j*stride), key j visible iff j >= first and
+// visible[j] != 0 (visible NULL: all). Writes probabilities p[0..n) (0 where masked) and out[0..hd).
 inline void attend_row(float* out, float* p, const float* q, const float* k, const float* v, int64_t stride,
-                       const int32_t* visible, int n, int hd, float scale) {
+                       const int32_t* visible, int first, int n, int hd, float scale) {
   float maxv = -INFINITY;
   bool any = false;
-  for (int j = 0; j < n; ++j) {
+  for (int j = 0; j < first; ++j) p[j] = 0.0f;
+  for (int j = first; j < n; ++j) {
     if (visible && !visible[j]) {
       p[j] = 0.0f;
       continue;
@@ -42,13 +46,13 @@ inline void attend_row(float* out, float* p, const float* q, const float* k, con
   for (int d = 0; d < hd; ++d) out[d] = 0.0f;
   if (!any) return;
   float sum = 0.0f;
-  for (int j = 0; j < n; ++j) {
+  for (int j = first; j < n; ++j) {
     if (visible && !visible[j]) continue;
     const float e = std::exp(p[j] - maxv);
     p[j] = e;
     sum += e;
   }
-  for (int j = 0; j < n; ++j) {
+  for (int j = first; j < n; ++j) {
     if (visible && !visible[j]) continue;
     p[j] = p[j] / sum;
     const float pj = p[j];
@@ -60,7 +64,7 @@ inline void attend_row(float* out, float* p, const float* q, const float* k, con
 }  // namespace
 
 void attention_forward(float* out, float* att, const float* qkv, const int32_t* mask, int B, int T, int C, int H,
-                       int KVH, float scale) {
+                       int KVH, int window, float scale) {
   const int hd = C / H, group = H / KVH;
   const int64_t KVC = (int64_t)KVH * hd, W = C + 2 * KVC;
 #pragma omp parallel for collapse(3) schedule(dynamic, 4) num_threads(num_threads())
@@ -71,7 +75,8 @@ void attention_forward(float* out, float* att, const float* qkv, const int32_t* 
         const int64_t kv = (int64_t)(h / group) * hd;
         float* p = att + (((int64_t)b * H + h) * T + i) * T;
         attend_row(out + ((int64_t)b * T + i) * C + h * hd, p, base + i * W + h * hd, base + C + kv,
-                   base + C + KVC + kv, W, mask ? mask + (int64_t)b * T : nullptr, i + 1, hd, scale);
+                   base + C + KVC + kv, W, mask ? mask + (int64_t)b * T : nullptr, window_start(i, window), i + 1,
+                   hd, scale);
         for (int j = i + 1; j < T; ++j) p[j] = 0.0f;
       }
 }
@@ -138,7 +143,8 @@ void kv_cache_write(float* kcache, float* vcache, const float* qkv, int B, int T
 }
 
 void attention_decode(float* out, float* att, const float* qkv, const float* kcache, const float* vcache,
-                      const int32_t* mask, int B, int n_keys, int S, int C, int H, int KVH, float scale) {
+                      const int32_t* mask, int B, int n_keys, int S, int C, int H, int KVH, int window,
+                      float scale) {
   const int hd = C / H, group = H / KVH;
   const int64_t KVC = (int64_t)KVH * hd, W = C + 2 * KVC;
 #pragma omp parallel for collapse(2) schedule(static) num_threads(num_threads())
@@ -147,7 +153,7 @@ void attention_decode(float* out, float* att, const float* qkv, const float* kca
       const int64_t kv = (int64_t)(h / group) * hd;
       attend_row(out + (int64_t)b * C + h * hd, att + ((int64_t)b * H + h) * n_keys, qkv + (int64_t)b * W + h * hd,
                  kcache + (int64_t)b * S * KVC + kv, vcache + (int64_t)b * S * KVC + kv, KVC, mask + (int64_t)b * S,
-                 n_keys, hd, scale);
+                 window_start(n_keys - 1, window), n_keys, hd, scale);
     }
 }
 

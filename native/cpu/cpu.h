@@ -40,13 +40,14 @@ void residual_forward(float* out, const float* a, const float* b, int64_t N);
 void scale_add_forward(float* out, const float* a, float scale, const float* b, int64_t N);
 
 void attention_forward(float* out, float* att, const float* qkv, const int32_t* mask, int B, int T, int C, int H,
-                       int KVH, float scale);
+                       int KVH, int window, float scale);
 void attention_backward(float* dqkv, float* scratch, const float* dout, const float* qkv, const float* att, RowMap map,
                         int C, int H, int KVH, float scale);
 void kv_cache_write(float* kcache, float* vcache, const float* qkv, int B, int T, int S, int pos0, int C, int H,
                     int KVH);
 void attention_decode(float* out, float* att, const float* qkv, const float* kcache, const float* vcache,
-                      const int32_t* mask, int B, int n_keys, int S, int C, int H, int KVH, float scale);
+                      const int32_t* mask, int B, int n_keys, int S, int C, int H, int KVH, int window,
+                      float scale);
 void cotangent_scatter(float* out, const float* src, RowMap map, int C);
 
 void cross_attention_forward(float* out, float* att, const float* q, const float* kv, const int32_t* mask, int B,

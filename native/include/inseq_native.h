@@ -37,7 +37,8 @@ extern "C" {
                             5: INQ_ARCH_M2M100, INQ_ARCH_T5 (head_dim, rel_num_buckets, rel_max_distance), kept
                             seq2seq forwards with inq_seq2seq_backward / _get_attention / _embed_tokens, KV-cached
                             seq2seq decoding (INQ_FWD_FILL_CACHE, inq_seq2seq_cache_step); ops gated_act_* (was
-                            swiglu_*), relative_position_bias, cross_attention bias, sinusoidal layout */
+                            swiglu_*), relative_position_bias, cross_attention bias, sinusoidal layout;
+                            LLAMA sliding_window (Mistral), ops window_attention_forward, attention_decode */
 
 /* ---------------------------------------------------------------- status codes */
 typedef enum inq_status {
@@ -124,6 +125,9 @@ typedef struct inq_model_config {
   int32_t rel_num_buckets;  /* T5: relative_attention_num_buckets (> 0); others 0 */
   int32_t rel_max_distance; /* T5: relative_attention_max_distance (> 0); others 0 */
   int32_t gated_mlp;        /* T5: 1 = gated feed-forward (wi_0 | wi_1, act(wi_0 x) * wi_1 x), 0 = wi + act */
+  int32_t sliding_window;   /* LLAMA (Mistral): query i sees key j only if i - j < sliding_window (sequence index,
+                               transformers 4.38's mask), in forwards and KV-cached steps; 0 = no window. Other
+                               archs: 0 */
 } inq_model_config;
 
 typedef struct inq_model inq_model;
@@ -404,6 +408,12 @@ INQ_API int32_t inq_cache_length(inq_context* ctx, int32_t* out_len);
  *   "attention_backward"    B,T,C,H,scaled  | dout[B,T,C], qkv[B,T,3C], att[B,H,T,T] -> dqkv[B,T,3C] | extra_scale
  *   "gqa_attention_forward" B,T,C,H,KVH,scaled | qkv[B,T,C+2*KVH*C/H], mask or NULL -> out[B,T,C], att[B,H,T,T] | extra_scale
  *   "gqa_attention_backward" B,T,C,H,KVH,scaled | dout[B,T,C], qkv, att -> dqkv[B,T,C+2*KVH*C/H] | extra_scale
+ *                           (also the backward of window_attention_forward: masked probabilities are exactly 0)
+ *   "window_attention_forward" B,T,C,H,KVH,window,scaled | as gqa_attention_forward; key j visible to query i only
+ *                           if i - j < window (window >= 0, 0: none)
+ *   "attention_decode"      B,n_keys,S,C,H,KVH,window,scaled | qkv[B,C+2*KVH*C/H] (the new query, at index n_keys-1),
+ *                           kcache[B,S,KVH*C/H], vcache[B,S,KVH*C/H], mask(int32)[B,S] -> out[B,C], att[B,H,n_keys]
+ *                           | extra_scale   (keys 0..n_keys-1, n_keys <= S; window as above)
  *   "rmsnorm_forward"       N,C             | x[N,C], w[C] -> y[N,C], rstd[N]  | eps
  *   "rmsnorm_backward"      N,C             | dy[N,C], x[N,C], w[C], rstd[N] -> dx[N,C]
  *   "rope_forward"          N,W,n_heads,hd  | x[N,W], pos(int32)[N] -> y[N,W]  | theta   (first n_heads*hd columns

@@ -16,16 +16,21 @@ __device__ __forceinline__ float dot(const float* a, const float* b, int n) {
   return s;
 }
 
+// First key a query at index i may see: keys i - j >= window fall outside a sliding window (window 0: none).
+__device__ __forceinline__ int window_start(int i, int window) {
+  return window > 0 && i >= window ? i - window + 1 : 0;
+}
+
 // One query (q, in shared memory) against keys 0..n-1 (key j at k + j*stride, value at v + j*stride), key j visible
-// iff visible[j] != 0 (visible NULL: all). Writes probabilities p[0..n) (exactly 0 where masked) and out[0..hd);
-// no visible key: zero probabilities and zero output. The whole block calls it. partial: kAttBlock floats of shared
-// memory; red: 32 floats of shared memory.
+// iff j >= first and visible[j] != 0 (visible NULL: all). Writes probabilities p[0..n) (exactly 0 where masked) and
+// out[0..hd); no visible key: zero probabilities and zero output. The whole block calls it. partial: kAttBlock floats
+// of shared memory; red: 32 floats of shared memory.
 __device__ void attend_row(float* out, float* p, const float* q, const float* k, const float* v, int64_t stride,
-                           const int32_t* visible, int n, int hd, float scale, float* partial, float* red) {
+                           const int32_t* visible, int first, int n, int hd, float scale, float* partial, float* red) {
   const int tid = threadIdx.x;
   float mx = -INFINITY, cnt = 0.0f;
   for (int j = tid; j < n; j += blockDim.x) {
-    if (visible && !visible[j]) {
+    if (j < first || (visible && !visible[j])) {
       p[j] = 0.0f;
       continue;
     }
@@ -42,14 +47,14 @@ __device__ void attend_row(float* out, float* p, const float* q, const float* k,
   }
   float sum = 0.0f;
   for (int j = tid; j < n; j += blockDim.x) {
-    if (visible && !visible[j]) continue;
+    if (j < first || (visible && !visible[j])) continue;
     const float e = expf(p[j] - mx);
     p[j] = e;
     sum += e;
   }
   sum = block_sum(sum, red);
   for (int j = tid; j < n; j += blockDim.x) {
-    if (visible && !visible[j]) continue;
+    if (j < first || (visible && !visible[j])) continue;
     p[j] = p[j] / sum;
   }
   __syncthreads();  // p complete for every thread of the block
@@ -60,7 +65,7 @@ __device__ void attend_row(float* out, float* p, const float* q, const float* k,
     if (g < G) {
       float acc = 0.0f;
       for (int j = g; j < n; j += G) {
-        if (visible && !visible[j]) continue;
+        if (j < first || (visible && !visible[j])) continue;
         acc = fmaf(p[j], v[j * stride + d], acc);
       }
       partial[g * hd + d] = acc;
@@ -74,7 +79,7 @@ __device__ void attend_row(float* out, float* p, const float* q, const float* k,
   } else {
     for (int d = tid; d < hd; d += blockDim.x) {
       float acc = 0.0f;
-      for (int j = 0; j < n; ++j) {
+      for (int j = first; j < n; ++j) {
         if (visible && !visible[j]) continue;
         acc = fmaf(p[j], v[j * stride + d], acc);
       }
@@ -85,7 +90,7 @@ __device__ void attend_row(float* out, float* p, const float* q, const float* k,
 
 // Block (i, h, b): query i of head h of row b.
 __global__ void attention_forward_kernel(float* out, float* att, const float* qkv, const int32_t* mask, int T, int C,
-                                         int H, int KVH, float scale) {
+                                         int H, int KVH, int window, float scale) {
   extern __shared__ float qs[];  // hd floats
   __shared__ float partial[kAttBlock];
   __shared__ float red[32];
@@ -98,14 +103,14 @@ __global__ void attention_forward_kernel(float* out, float* att, const float* qk
   __syncthreads();
   float* p = att + (((int64_t)b * H + h) * T + i) * T;
   attend_row(out + ((int64_t)b * T + i) * C + h * hd, p, qs, base + C + kv, base + C + KVC + kv, W,
-             mask ? mask + (int64_t)b * T : nullptr, i + 1, hd, scale, partial, red);
+             mask ? mask + (int64_t)b * T : nullptr, window_start(i, window), i + 1, hd, scale, partial, red);
   for (int j = i + 1 + threadIdx.x; j < T; j += blockDim.x) p[j] = 0.0f;
 }
 
 // Block (b, h): the new query of row b against n_keys cached keys.
 __global__ void attention_decode_kernel(float* out, float* att, const float* qkv, const float* kcache,
                                         const float* vcache, const int32_t* mask, int n_keys, int S, int C, int H,
-                                        int KVH, float scale) {
+                                        int KVH, int window, float scale) {
   extern __shared__ float qs[];
   __shared__ float partial[kAttBlock];
   __shared__ float red[32];
@@ -116,7 +121,8 @@ __global__ void attention_decode_kernel(float* out, float* att, const float* qkv
   for (int d = threadIdx.x; d < hd; d += blockDim.x) qs[d] = qkv[(int64_t)b * W + h * hd + d];
   __syncthreads();
   attend_row(out + (int64_t)b * C + h * hd, att + ((int64_t)b * H + h) * n_keys, qs, kcache + (int64_t)b * S * KVC + kv,
-             vcache + (int64_t)b * S * KVC + kv, KVC, mask + (int64_t)b * S, n_keys, hd, scale, partial, red);
+             vcache + (int64_t)b * S * KVC + kv, KVC, mask + (int64_t)b * S, window_start(n_keys - 1, window), n_keys,
+             hd, scale, partial, red);
 }
 
 // ---------------------------------------------------------------- backward
@@ -231,11 +237,11 @@ void check_head_dim(int C, int H) {
 }  // namespace
 
 void attention_forward(float* out, float* att, const float* qkv, const int32_t* mask, int B, int T, int C, int H,
-                       int KVH, float scale, cudaStream_t stream) {
+                       int KVH, int window, float scale, cudaStream_t stream) {
   check_head_dim(C, H);
   const dim3 grid((unsigned)T, (unsigned)H, (unsigned)B);
   attention_forward_kernel<<<grid, kAttBlock, sizeof(float) * (C / H), stream>>>(out, att, qkv, mask, T, C, H, KVH,
-                                                                                 scale);
+                                                                                 window, scale);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -261,12 +267,12 @@ void kv_cache_write(float* kcache, float* vcache, const float* qkv, int B, int T
 }
 
 void attention_decode(float* out, float* att, const float* qkv, const float* kcache, const float* vcache,
-                      const int32_t* mask, int B, int n_keys, int S, int C, int H, int KVH, float scale,
-                      cudaStream_t stream) {
+                      const int32_t* mask, int B, int n_keys, int S, int C, int H, int KVH, int window,
+                      float scale, cudaStream_t stream) {
   check_head_dim(C, H);
   const dim3 grid((unsigned)H, (unsigned)B);
   attention_decode_kernel<<<grid, kAttBlock, sizeof(float) * (C / H), stream>>>(out, att, qkv, kcache, vcache, mask,
-                                                                                n_keys, S, C, H, KVH, scale);
+                                                                                n_keys, S, C, H, KVH, window, scale);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -70,8 +70,8 @@ void op_residual_forward(float* out, const float* a, const float* b, int64_t N) 
   residual_forward(out, a, b, N, stream());
 }
 void op_attention_forward(float* out, float* att, const float* qkv, const int32_t* mask, int B, int T, int C, int H,
-                          int KVH, float scale) {
-  attention_forward(out, att, qkv, mask, B, T, C, H, KVH, scale, stream());
+                          int KVH, int window, float scale) {
+  attention_forward(out, att, qkv, mask, B, T, C, H, KVH, window, scale, stream());
 }
 void op_attention_backward(float* dqkv, float* scratch, const float* dout, const float* qkv, const float* att,
                            RowMap map, int C, int H, int KVH, float scale) {
@@ -82,8 +82,9 @@ void op_kv_cache_write(float* kcache, float* vcache, const float* qkv, int B, in
   kv_cache_write(kcache, vcache, qkv, B, T, S, pos0, C, H, KVH, stream());
 }
 void op_attention_decode(float* out, float* att, const float* qkv, const float* kcache, const float* vcache,
-                         const int32_t* mask, int B, int n_keys, int S, int C, int H, int KVH, float scale) {
-  attention_decode(out, att, qkv, kcache, vcache, mask, B, n_keys, S, C, H, KVH, scale, stream());
+                         const int32_t* mask, int B, int n_keys, int S, int C, int H, int KVH, int window,
+                         float scale) {
+  attention_decode(out, att, qkv, kcache, vcache, mask, B, n_keys, S, C, H, KVH, window, scale, stream());
 }
 void op_cotangent_scatter(float* out, const float* src, RowMap map, int C) {
   cotangent_scatter(out, src, map, C, stream());

@@ -19,7 +19,7 @@ void forward(Context* ctx, int l, int batch, int seq, const int32_t* mask, bool 
   float* fc_act = ctx->buf(ctx->L.fc_act);
   ops.layernorm_forward(ln_out, a.ln1_mean, a.ln1_rstd, a.x, w.ln1_w, w.ln1_b, (int)BT, (int)C, cfg.norm_eps);
   ops.matmul_forward(a.qkv, ln_out, w.attn_w, w.attn_b, (int)BT, (int)C, (int)(3 * C), 0, ws);
-  ops.attention_forward(attn_y, a.att, a.qkv, mask, batch, seq, (int)C, cfg.n_head, cfg.n_head,
+  ops.attention_forward(attn_y, a.att, a.qkv, mask, batch, seq, (int)C, cfg.n_head, cfg.n_head, 0,
                         attention_scale(cfg, l));
   if (fill_cache)
     ops.kv_cache_write(kcache_of(ctx, l), vcache_of(ctx, l), a.qkv, batch, seq, ctx->max_seq, 0, (int)C, cfg.n_head,
@@ -51,7 +51,7 @@ void decode(Context* ctx, int l, int batch, int len) {
   ops.matmul_forward(a.qkv, ln_out, w.attn_w, w.attn_b, batch, (int)C, (int)(3 * C), 0, ws);
   ops.kv_cache_write(kc, vc, a.qkv, batch, 1, S, len, (int)C, cfg.n_head, cfg.n_head);
   ops.attention_decode(attn_y, ctx->buf(ctx->L.att_decode), a.qkv, kc, vc, ctx->buf<int32_t>(ctx->L.cache_mask),
-                       batch, len + 1, S, (int)C, cfg.n_head, cfg.n_head, attention_scale(cfg, l));
+                       batch, len + 1, S, (int)C, cfg.n_head, cfg.n_head, 0, attention_scale(cfg, l));
   ops.matmul_forward(ln_out, attn_y, w.proj_w, w.proj_b, batch, (int)C, (int)C, 0, ws);
   ops.residual_forward(a.mid, a.x, ln_out, batch * C);
   ops.layernorm_forward(ln_out, a.ln2_mean, a.ln2_rstd, a.mid, w.ln2_w, w.ln2_b, batch, (int)C, cfg.norm_eps);

@@ -1,7 +1,9 @@
 // The Llama block (LlamaDecoderLayer; Mistral's and Qwen2's are the same graph): RMSNorm before attention and MLP,
 // q | k | v as one GEMM over the packed Linear weights, rotary positions on q and k, grouped-query causal attention
 // (the cache keeps the rotated keys, as transformers' does), o_proj, SwiGLU MLP (gate | up as one GEMM, down).
-// Biases only where the config has them.
+// Biases only where the config has them. Mistral's sliding window masks keys sliding_window or more positions back
+// (by sequence index, in the full forward and the cached decode step alike); the backward reads the kept
+// probabilities, which are 0 there, so it needs no window.
 #include "decoder.h"
 
 namespace inq {
@@ -38,9 +40,10 @@ void run(Context* ctx, int l, int batch, int seq, const int32_t* mask, bool fill
   if (decode_step) {
     ops.kv_cache_write(kcache_of(ctx, l), vcache_of(ctx, l), a.qkv, batch, 1, ctx->max_seq, len, s.C, s.H, s.KVH);
     ops.attention_decode(attn_y, ctx->buf(ctx->L.att_decode), a.qkv, kcache_of(ctx, l), vcache_of(ctx, l),
-                         ctx->buf<int32_t>(ctx->L.cache_mask), batch, len + 1, ctx->max_seq, s.C, s.H, s.KVH, scale);
+                         ctx->buf<int32_t>(ctx->L.cache_mask), batch, len + 1, ctx->max_seq, s.C, s.H, s.KVH,
+                         cfg.sliding_window, scale);
   } else {
-    ops.attention_forward(attn_y, a.att, a.qkv, mask, batch, seq, s.C, s.H, s.KVH, scale);
+    ops.attention_forward(attn_y, a.att, a.qkv, mask, batch, seq, s.C, s.H, s.KVH, cfg.sliding_window, scale);
     if (fill_cache)
       ops.kv_cache_write(kcache_of(ctx, l), vcache_of(ctx, l), a.qkv, batch, seq, ctx->max_seq, 0, s.C, s.H, s.KVH);
   }

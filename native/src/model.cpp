@@ -317,6 +317,8 @@ void validate_config(const inq_model_config* c) {
   INQ_CHECK(is_seq2seq(*c) || (c->head_dim == 0 && c->rel_num_buckets == 0 && c->gated_mlp == 0),
             INQ_ERR_INVALID_ARGUMENT,
             "config->head_dim, rel_num_buckets and gated_mlp are encoder-decoder fields (0 for decoder-only archs)");
+  INQ_CHECK(c->arch == INQ_ARCH_LLAMA ? c->sliding_window >= 0 : c->sliding_window == 0, INQ_ERR_INVALID_ARGUMENT,
+            "config->sliding_window %d: >= 0 for LLAMA (0: no window), 0 for other archs", c->sliding_window);
   INQ_CHECK(c->activation >= INQ_ACT_GELU_TANH && c->activation <= INQ_ACT_SILU, INQ_ERR_INVALID_ARGUMENT,
             "config->activation %d is not a known inq_activation (1..4)", c->activation);
   INQ_CHECK(std::isfinite(c->norm_eps) && c->norm_eps > 0.0f, INQ_ERR_INVALID_ARGUMENT,

@@ -31,7 +31,8 @@ const OpSpec kSpecs[] = {
     {"gqa_attention_forward", 6, 2, 2, 1}, {"gqa_attention_backward", 6, 3, 1, 1},
     {"cross_attention_forward", 7, 4, 2, 1}, {"cross_attention_backward", 7, 4, 2, 1},
     {"sinusoidal_positions", 3, 1, 1, 0}, {"scale_add_forward", 1, 2, 1, 1},
-    {"relative_position_bias", 7, 1, 1, 0},
+    {"relative_position_bias", 7, 1, 1, 0}, {"window_attention_forward", 7, 2, 2, 1},
+    {"attention_decode", 8, 4, 2, 1},
 };
 
 // Inputs that may be NULL: matmul_forward's bias (index 2), the attention forwards' mask (index 1; cross_attention:
@@ -39,7 +40,8 @@ const OpSpec kSpecs[] = {
 // (indices 1 and 3).
 bool optional_input(const std::string& op, int i) {
   return (op == "matmul_forward" && i == 2) || (op == "cross_attention_forward" && (i == 2 || i == 3)) ||
-         ((op == "attention_forward" || op == "gqa_attention_forward") && i == 1) ||
+         ((op == "attention_forward" || op == "gqa_attention_forward" || op == "window_attention_forward") &&
+          i == 1) ||
          ((op == "step_fn_scores" || op == "step_fn_dlogits") && (i == 1 || i == 3));
 }
 
@@ -303,22 +305,39 @@ int32_t run_op(int32_t device, const char* op_name, const int64_t* dims, int32_t
                                    in(0, q_n * n_cot), in(1, q_n), in(2, kv_n), in(3, att), R, n_cot, Tq, Tk, C, H, C,
                                    2 * C, scale);
     }
-  } else {  // [gqa_]attention_forward / [gqa_]attention_backward
-    const bool gqa = op.rfind("gqa_", 0) == 0;
+  } else if (op == "attention_decode") {
+    const int B = dim(dims, 0, "B"), n_keys = dim(dims, 1, "n_keys"), S = dim(dims, 2, "S"), C = dim(dims, 3, "C"),
+              H = dim(dims, 4, "H"), KVH = dim(dims, 5, "KVH");
+    const int window = flag(dims, 6, "window", 0, INT32_MAX), scaled = flag(dims, 7, "scaled", 0, 1);
+    INQ_CHECK(n_keys <= S, INQ_ERR_SHAPE, "n_keys (%d) must not exceed S (%d)", n_keys, S);
+    INQ_CHECK(C % H == 0, INQ_ERR_SHAPE, "H (%d) must divide C (%d)", H, C);
+    INQ_CHECK(H % KVH == 0, INQ_ERR_SHAPE, "KVH (%d) must divide H (%d)", KVH, H);
+    const float scale = (scaled ? 1.0f / std::sqrt((float)(C / H)) : 1.0f) * scalars[0];
+    const int64_t KVC = (int64_t)KVH * (C / H), W = C + 2 * KVC, cache = (int64_t)B * S * KVC;
+    for (int64_t i = 0; i < (int64_t)B * S; ++i)
+      INQ_CHECK(host_i(3)[i] == 0 || host_i(3)[i] == 1, INQ_ERR_INVALID_ARGUMENT, "mask[%lld] = %d is not 0 or 1",
+                (long long)i, host_i(3)[i]);
+    ops.attention_decode(out(0, (int64_t)B * C), out(1, (int64_t)B * H * n_keys), in(0, (int64_t)B * W),
+                         in(1, cache), in(2, cache), in_i(3, (int64_t)B * S), B, n_keys, S, C, H, KVH, window, scale);
+  } else {  // [gqa_|window_]attention_forward / [gqa_]attention_backward
+    const bool window_op = op == "window_attention_forward";
+    const bool gqa = op.rfind("gqa_", 0) == 0 || window_op;
     const int B = dim(dims, 0, "B"), T = dim(dims, 1, "T"), C = dim(dims, 2, "C"), H = dim(dims, 3, "H");
     const int KVH = gqa ? dim(dims, 4, "KVH") : H;
-    const int scaled = flag(dims, gqa ? 5 : 4, "scaled", 0, 1);
+    const int window = window_op ? flag(dims, 5, "window", 0, INT32_MAX) : 0;
+    const int scaled = flag(dims, window_op ? 6 : gqa ? 5 : 4, "scaled", 0, 1);
     INQ_CHECK(C % H == 0, INQ_ERR_SHAPE, "H (%d) must divide C (%d)", H, C);
     INQ_CHECK(H % KVH == 0, INQ_ERR_SHAPE, "KVH (%d) must divide H (%d)", KVH, H);
     const float scale = (scaled ? 1.0f / std::sqrt((float)(C / H)) : 1.0f) * scalars[0];
     const int64_t BT = (int64_t)B * T, W = C + 2 * (int64_t)KVH * (C / H), att = (int64_t)B * H * T * T;
-    if (op == "attention_forward" || op == "gqa_attention_forward") {
+    if (op == "attention_forward" || op == "gqa_attention_forward" || window_op) {
       const int32_t* mask = host_i(1);
       if (mask)
         for (int64_t i = 0; i < BT; ++i)
           INQ_CHECK(mask[i] == 0 || mask[i] == 1, INQ_ERR_INVALID_ARGUMENT, "mask[%lld] = %d is not 0 or 1",
                     (long long)i, mask[i]);
-      ops.attention_forward(out(0, BT * C), out(1, att), in(0, BT * W), in_i(1, BT), B, T, C, H, KVH, scale);
+      ops.attention_forward(out(0, BT * C), out(1, att), in(0, BT * W), in_i(1, BT), B, T, C, H, KVH, window,
+                            scale);
     } else {
       ops.attention_backward(out(0, BT * W), mem.scratch((int64_t)B * H * T), in(0, BT * C), in(1, BT * W),
                              in(2, att), mem.identity(B, T), C, H, KVH, scale);

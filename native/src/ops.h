@@ -92,12 +92,14 @@ struct Ops {
   void (*residual_forward)(float* out, const float* a, const float* b, int64_t N);
   // Causal multi-head (grouped-query when KVH < H) self-attention over qkv rows of W = C + 2 * KVH * hd floats,
   // hd = C / H: q | k | v, query head h at columns h*hd, its key/value head g = h / (H / KVH) at C + g*hd and
-  // C + KVH*hd + g*hd. Key j is visible to query i iff j <= i and mask[b,j] != 0 (mask NULL: all visible). out [B,T,C];
+  // C + KVH*hd + g*hd. Key j is visible to query i iff j <= i, mask[b,j] != 0 (mask NULL: all visible) and, with a
+  // sliding window (window > 0; 0: none), i - j < window (Mistral: transformers 4.38's eager mask). out [B,T,C];
   // att [B,H,T,T] probabilities, exactly 0 where masked; a query with no visible key gets zero probabilities and zero
   // output. scale multiplies scores. GPT-2: KVH = H, W = 3C.
   void (*attention_forward)(float* out, float* att, const float* qkv, const int32_t* mask, int B, int T, int C, int H,
-                            int KVH, float scale);
-  // dqkv [rows,W] from dout [rows,C]; qkv and att are saved rows (att [B,H,T_saved,T_saved]).
+                            int KVH, int window, float scale);
+  // dqkv [rows,W] from dout [rows,C]; qkv and att are saved rows (att [B,H,T_saved,T_saved]). Masked keys (padding,
+  // outside the window) have probability exactly 0 and contribute nothing, so the backward needs no window.
   // scratch: R * H * T_saved floats.
   void (*attention_backward)(float* dqkv, float* scratch, const float* dout, const float* qkv, const float* att,
                              RowMap map, int C, int H, int KVH, float scale);
@@ -105,9 +107,11 @@ struct Ops {
   void (*kv_cache_write)(float* kcache, float* vcache, const float* qkv, int B, int T, int S, int pos0, int C, int H,
                          int KVH);
   // One new query per row (qkv [B,W], its k and v already in the cache at position n_keys-1) against cached keys
-  // 0 .. n_keys-1 with mask [B,S]. out [B,C]; att [B,H,n_keys] probabilities.
+  // 0 .. n_keys-1 with mask [B,S]; window > 0 also masks keys j <= n_keys-1 - window (as attention_forward does for
+  // query n_keys-1). out [B,C]; att [B,H,n_keys] probabilities.
   void (*attention_decode)(float* out, float* att, const float* qkv, const float* kcache, const float* vcache,
-                           const int32_t* mask, int B, int n_keys, int S, int C, int H, int KVH, float scale);
+                           const int32_t* mask, int B, int n_keys, int S, int C, int H, int KVH, int window,
+                           float scale);
   // out [rows,C] = 0 except the last gradient row of each cotangent r (its position) = src[r, :].
   void (*cotangent_scatter)(float* out, const float* src, RowMap map, int C);
   // Inseq's step functions over R logits rows [R,V] (see inq_step_fn in the header for the values).

@@ -33,6 +33,8 @@ public struct NativeModelConfig
     public int RelNumBuckets;
     public int RelMaxDistance;
     public int GatedMlp;
+    /// <summary>LLAMA (Mistral): keys i - j >= SlidingWindow are masked; 0 = no window, other archs 0.</summary>
+    public int SlidingWindow;
 }
 
 public enum NativeArch { Gpt2 = 1, Llama = 2, Marian = 3, M2M100 = 4, T5 = 5 }
