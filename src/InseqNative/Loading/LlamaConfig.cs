@@ -17,11 +17,12 @@ public sealed record LlamaConfig : ModelConfig
     public override int NumHeads => NumAttentionHeads;
 
     /// <summary>
-    /// max_position_embeddings, or the sliding window when that is shorter: we do not implement sliding-window
-    /// attention, and up to the window it is plain causal attention, so longer sequences are rejected.
+    /// max_position_embeddings, or Qwen2's enabled window when that is shorter: its per-layer window
+    /// (max_window_layers) is not implemented, and up to the window it is plain causal attention, so longer sequences
+    /// are rejected. Mistral's window is implemented and does not limit the length.
     /// </summary>
     public override int? MaxPositions =>
-        SlidingWindow is { } w && w < MaxPositionEmbeddings ? w : MaxPositionEmbeddings;
+        UnimplementedWindow is { } w && w < MaxPositionEmbeddings ? w : MaxPositionEmbeddings;
 
     public required int HiddenSizeValue { get; init; }
     public required int NumHiddenLayers { get; init; }
@@ -37,8 +38,13 @@ public sealed record LlamaConfig : ModelConfig
     public bool OutputBias { get; init; }
     /// <summary>gate_proj, up_proj and down_proj have biases (Llama mlp_bias).</summary>
     public bool MlpBias { get; init; }
-    /// <summary>The attention window in effect (Mistral sliding_window, Qwen2 with use_sliding_window), or null.</summary>
+    /// <summary>Mistral's sliding_window: query i attends key j only if i - j &lt; SlidingWindow (every layer,
+    /// transformers 4.38's mask), or null for none. Passed to the native attention.</summary>
     public int? SlidingWindow { get; init; }
+    /// <summary>Qwen2's sliding_window when use_sliding_window is true: transformers applies it only to layers below
+    /// max_window_layers, which the native graph (one window for every layer) does not implement, so sequences are
+    /// limited to it (see <see cref="MaxPositions"/>). Null otherwise.</summary>
+    public int? UnimplementedWindow { get; init; }
 
     public int HeadDim => HiddenSizeValue / NumAttentionHeads;
 
@@ -80,7 +86,7 @@ public sealed record LlamaConfig : ModelConfig
             throw new UnsupportedModelException(path, $"partial_rotary_factor {partial} is not supported (rotary over the whole head only)");
 
         bool qkvBias, outBias, mlpBias = false;
-        int? window = null;
+        int? window = null, unimplementedWindow = null;
         switch (modelType)
         {
             case "qwen2":
@@ -88,7 +94,7 @@ public sealed record LlamaConfig : ModelConfig
                 qkvBias = true;
                 outBias = false;
                 if (reader.GetBool("use_sliding_window") == true)
-                    window = reader.GetInt("sliding_window");
+                    unimplementedWindow = reader.GetInt("sliding_window");
                 break;
             case "mistral":
                 qkvBias = outBias = false;
@@ -99,8 +105,8 @@ public sealed record LlamaConfig : ModelConfig
                 mlpBias = reader.GetBool("mlp_bias") ?? false;
                 break;
         }
-        if (window is <= 0)
-            throw new ModelLoadException(path, $"field 'sliding_window' must be a positive integer or null, got {window}");
+        if ((window ?? unimplementedWindow) is { } w and <= 0)
+            throw new ModelLoadException(path, $"field 'sliding_window' must be a positive integer or null, got {w}");
 
         (int? bos, IReadOnlyList<int> eos, int? pad, int? decoderStart) = ReadTokenIds(reader);
         var config = new LlamaConfig
@@ -120,6 +126,7 @@ public sealed record LlamaConfig : ModelConfig
             OutputBias = outBias,
             MlpBias = mlpBias,
             SlidingWindow = window,
+            UnimplementedWindow = unimplementedWindow,
             // pretraining_tp only splits the same products into slices; the result is the plain Linear.
             TieWordEmbeddings = reader.GetBool("tie_word_embeddings") ?? false,
             BosTokenId = bos,
@@ -149,7 +156,8 @@ public sealed record LlamaConfig : ModelConfig
 
     /// <summary>Why a sequence longer than <see cref="MaxPositions"/> is refused, for error messages.</summary>
     public string PositionLimitReason =>
-        SlidingWindow is { } w && w < MaxPositionEmbeddings
-            ? $"{ModelType}'s sliding attention window is {w} tokens; sliding-window attention is not implemented, so longer sequences are rejected"
+        UnimplementedWindow is { } w && w < MaxPositionEmbeddings
+            ? $"{ModelType}'s sliding attention window (sliding_window {w} with use_sliding_window true) applies only to " +
+              "the layers below max_window_layers, which is not implemented, so sequences longer than the window are rejected"
             : $"max_position_embeddings is {MaxPositionEmbeddings}";
 }

@@ -45,6 +45,7 @@ static class NativeConfigMapper
             AttnQkvBias = l.QkvBias ? 1 : 0,
             AttnOutBias = l.OutputBias ? 1 : 0,
             MlpBias = l.MlpBias ? 1 : 0,
+            SlidingWindow = l.SlidingWindow ?? 0,
         },
         EncoderDecoderConfig e => ToNativeEncoderDecoder(e),
         _ => throw new UnsupportedModelException(config.FilePath,

@@ -173,6 +173,33 @@ public class CudaOpParityTests
         Parity("gqa_attention_backward", [b, t, c, h, kvh, 1], [Random(b * t * c, 37), qkv, att], [b * t * width], [1f]);
     }
 
+    [Theory]
+    [InlineData(2, 12, 64, 8, 2, 4)]
+    [InlineData(1, 140, 48, 6, 3, 130)] // more keys than the block's threads, window wider than one pass
+    [InlineData(2, 9, 32, 4, 4, 1)]
+    public void Sliding_window_attention_forward_backward_and_decode(int b, int t, int c, int h, int kvh, int window)
+    {
+        var hd = c / h;
+        var width = c + 2 * kvh * hd;
+        var qkv = Random(b * t * width, 38, 2f);
+        var mask = LeftPaddedMask(b, t, 39);
+        Parity("window_attention_forward", [b, t, c, h, kvh, window, 1], [qkv, mask], [b * t * c, b * h * t * t], [1f]);
+        var att = new float[b * h * t * t];
+        NativeOps.Run("window_attention_forward", [b, t, c, h, kvh, window, 1], [qkv, mask],
+            [new float[b * t * c], att], [1f]);
+        Parity("gqa_attention_backward", [b, t, c, h, kvh, 1], [Random(b * t * c, 40), qkv, att], [b * t * width], [1f],
+            what: $"gqa_attention_backward over window {window}");
+        // Decode: the new query against t cached keys in a cache of t + 2 positions.
+        var s = t + 2;
+        var kc = Random(b * s * kvh * hd, 41);
+        var vc = Random(b * s * kvh * hd, 42);
+        var cacheMask = new int[b * s];
+        for (var r = 0; r < b; r++)
+            for (var j = 0; j < s; j++) cacheMask[r * s + j] = j < s - t + r % 2 ? 0 : 1; // left padding
+        Parity("attention_decode", [b, t, s, c, h, kvh, window, 1], [Random(b * width, 43, 2f), kc, vc, cacheMask],
+            [b * c, b * h * t], [1f]);
+    }
+
     // (fn, logprob, top_k, top_p, min_keep) variants; KL and top_p_size with and without filtering.
     public static TheoryData<int, int, int, float, int> StepVariants()
     {

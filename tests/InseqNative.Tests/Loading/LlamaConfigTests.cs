@@ -39,29 +39,44 @@ public class LlamaConfigTests
     }
 
     [Fact]
-    public void Qwen2_has_qkv_biases_only_and_its_window_only_when_enabled()
+    public void Qwen2_has_qkv_biases_only_and_its_enabled_window_limits_the_length()
     {
         var c = (LlamaConfig)ModelConfig.Parse(Json("qwen2", ", \"sliding_window\": 32, \"use_sliding_window\": false"));
         Assert.True(c.QkvBias);
         Assert.False(c.OutputBias || c.MlpBias);
         Assert.Null(c.SlidingWindow);
+        Assert.Null(c.UnimplementedWindow);
         Assert.Equal(256, c.MaxPositions);
-        var windowed = (LlamaConfig)ModelConfig.Parse(Json("qwen2", ", \"sliding_window\": 32, \"use_sliding_window\": true"));
-        Assert.Equal(32, windowed.MaxPositions);
+        // Enabled, the window covers only the layers below max_window_layers: not implemented, so sequences stop at
+        // the window (plain causal attention up to it) and the reason names the fields.
+        var windowed = (LlamaConfig)ModelConfig.Parse(Json("qwen2", ", \"sliding_window\": 8, \"use_sliding_window\": true"));
+        Assert.Null(windowed.SlidingWindow);
+        Assert.Equal(8, windowed.UnimplementedWindow);
+        Assert.Equal(8, windowed.MaxPositions);
+        using var model = TransformerModel.CreateRandom(windowed, seed: 1, Device.Cpu, std: 0.1f);
+        model.Logits([Enumerable.Range(1, 8).ToArray()]);
+        var e = Assert.Throws<InvalidInputException>(() => model.Logits([Enumerable.Range(1, 9).ToArray()]));
+        Assert.Contains("sliding_window 8 with use_sliding_window true", e.Message);
+        Assert.Contains("max_window_layers", e.Message);
     }
 
     [Fact]
-    public void Mistral_sequences_beyond_the_sliding_window_are_rejected_with_the_reason()
+    public void Mistral_sliding_window_is_implemented_and_does_not_limit_the_length()
     {
         var c = (LlamaConfig)ModelConfig.Parse(Json("mistral", ", \"num_key_value_heads\": 2, \"sliding_window\": 8"));
         Assert.False(c.QkvBias || c.OutputBias);
-        Assert.Equal(8, c.MaxPositions);
+        Assert.Equal(8, c.SlidingWindow);
+        Assert.Null(c.UnimplementedWindow);
+        Assert.Equal(256, c.MaxPositions);
+        Assert.Equal(8, NativeConfigMapper.ToNative(c).SlidingWindow);
         using var model = TransformerModel.CreateRandom(c, seed: 1, Device.Cpu, std: 0.1f);
-        model.Logits([Enumerable.Range(1, 8).ToArray()]);
-        var e = Assert.Throws<InvalidInputException>(() => model.Logits([Enumerable.Range(1, 9).ToArray()]));
-        Assert.Contains("sliding attention window is 8 tokens", e.Message);
+        Assert.Equal(20, model.Logits([Enumerable.Range(1, 20).ToArray()]).Shape[1]);
         var unwindowed = (LlamaConfig)ModelConfig.Parse(Json("mistral", ", \"sliding_window\": null"));
+        Assert.Null(unwindowed.SlidingWindow);
+        Assert.Equal(0, NativeConfigMapper.ToNative(unwindowed).SlidingWindow);
         Assert.Equal(256, unwindowed.MaxPositions);
+        var e = Assert.ThrowsAny<ModelLoadException>(() => ModelConfig.Parse(Json("mistral", ", \"sliding_window\": 0")));
+        Assert.Contains("sliding_window", e.Message);
     }
 
     [Theory]
