@@ -56,11 +56,12 @@ static class AttributeCommand
                     kwargs["generation_args"] = new Dictionary<string, object?> { ["max_new_tokens"] = mn };
                 if (parse.GetValue(methodArgs) is { } json)
                     kwargs["attribution_args"] = InseqArguments.ParseJsonObject(json, "--method-args");
+                if (parse.GetValue(attributeTarget)) kwargs["attribute_target"] = true;
                 var options = InseqArguments.ToOptions(kwargs);
-                if (parse.GetValue(attributeTarget))
-                    stderr.WriteLine("note: --attribute-target has no effect on decoder-only models: their target prefix is always attributed");
 
                 using var attributionModel = Inseq.LoadModel(parse.GetValue(model)!, methodId, Device.Parse(parse.GetValue(device)!));
+                if (parse.GetValue(attributeTarget) && !attributionModel.Model.Config.IsEncoderDecoder)
+                    stderr.WriteLine("note: --attribute-target has no effect on decoder-only models: their target prefix is always attributed");
                 var inputs = parse.GetValue(input)!;
                 var gen = parse.GetValue(generated) is { Length: > 0 } g ? g : null;
                 var output = WithProgress(stderr, inputs.Length, progress =>

@@ -39,14 +39,20 @@ static class GenerateCommand
                 };
                 var result = m.Generate(parse.GetValue(input)!, options);
                 var tok = m.Tokenizer!;
-                var text = tok.Decode(result.GeneratedIds, skipSpecialTokens: true);
+                var s2s = tok as InseqNative.Tokenization.Seq2SeqTokenizer;
+                var text = s2s is not null
+                    ? s2s.DecodeTarget(result.GeneratedIds, skipSpecialTokens: true)
+                    : tok.Decode(result.GeneratedIds, skipSpecialTokens: true);
                 if (parse.GetValue(json))
                 {
                     stdout.WriteLine(JsonSerializer.Serialize(new GenerateJson(result.PromptIds, result.GeneratedIds, text,
                         result.TokenLogProbs), GenerateJsonContext.Default.GenerateJson));
                     return 0;
                 }
-                stdout.WriteLine(tok.Decode(result.PromptIds, skipSpecialTokens: false) + text);
+                // Decoder-only: the prompt and its continuation; encoder-decoder: the source and its translation.
+                stdout.WriteLine(s2s is not null
+                    ? $"{tok.Decode(result.PromptIds, skipSpecialTokens: true)} → {text}"
+                    : tok.Decode(result.PromptIds, skipSpecialTokens: false) + text);
                 stdout.WriteLine();
                 stdout.WriteLine($"{"#",4}  {"id",7}  {"p",9}  token");
                 for (var i = 0; i < result.GeneratedIds.Length; i++)

@@ -118,51 +118,17 @@ public sealed unsafe class TransformerModel : IDisposable
     }
 
     /// <summary>
-    /// Greedy encoder-decoder generation for one source, as transformers' greedy search with this folder's generation
-    /// config: starts from the decoder start token, applies bad_words_ids, forced_bos_token_id (first new token) and
-    /// forced_eos_token_id (at max_length = 1 + <paramref name="maxNewTokens"/>), stops at EOS. Returns the sequence
-    /// including the start token. The encoder runs once; each new token is one KV-cached decoder step.
-    /// <paramref name="forcedBosTokenId"/> overrides the config's (M2M100's target language token).
+    /// Greedy encoder-decoder generation for one source (see <see cref="Seq2SeqGenerator"/>: bad_words_ids,
+    /// forced BOS/EOS, stop at EOS, KV-cached). Returns the sequence including the decoder start token.
+    /// <paramref name="forcedBosTokenId"/> overrides the config's and the tokenizer's (M2M100's target language).
     /// </summary>
     public int[] Seq2SeqGreedy(int[] sourceIds, int maxNewTokens, int? forcedBosTokenId = null)
     {
-        if (!Config.IsEncoderDecoder) throw new InvalidInputException("Seq2SeqGreedy needs an encoder-decoder model");
-        if (maxNewTokens <= 0) throw new InvalidInputException($"maxNewTokens must be positive (got {maxNewTokens})");
-        if (sourceIds.Length == 0) throw new InvalidInputException("the source has no tokens");
-        var g = GenerationConfig;
-        var start = g.DecoderStartTokenId ?? Config.DecoderStartTokenId
+        var start = GenerationConfig.DecoderStartTokenId ?? Config.DecoderStartTokenId
             ?? throw new InvalidInputException("the model defines no decoder_start_token_id");
-        var maxLength = 1 + maxNewTokens;
-        CheckLength(Math.Max(sourceIds.Length, maxLength));
-        using var ctx = CreateContext(1, Math.Max(sourceIds.Length, maxLength));
-        var seq = new List<int> { start };
-        var row = ctx.Seq2SeqForward(1, sourceIds, null, [start], null, fillCache: true)!.Data;
-        while (seq.Count < maxLength)
-        {
-            var v = row.Length;
-            foreach (var bad in g.BadWordsIds)
-            {
-                if (bad.Count == 0 || bad.Count - 1 > seq.Count) continue;
-                var match = true;
-                for (var i = 0; i < bad.Count - 1 && match; i++) match = seq[seq.Count - (bad.Count - 1) + i] == bad[i];
-                if (match && (uint)bad[^1] < (uint)v) row[bad[^1]] = float.NegativeInfinity;
-            }
-            int? forced = seq.Count == 1 && (forcedBosTokenId ?? g.ForcedBosTokenId) is int bos ? bos
-                : seq.Count == maxLength - 1 && g.ForcedEosTokenId is int eos ? eos : null;
-            var next = forced ?? ArgMax(row);
-            seq.Add(next);
-            if (g.EosTokenIds.Contains(next) || seq.Count == maxLength) break;
-            row = ctx.Seq2SeqCacheStep([next]).Data;
-        }
-        return seq.ToArray();
-    }
-
-    static int ArgMax(float[] row)
-    {
-        var best = 0;
-        for (var i = 1; i < row.Length; i++)
-            if (row[i] > row[best]) best = i;
-        return best;
+        var result = Seq2SeqGenerator.Generate(this, [sourceIds],
+            new GenerationOptions { MaxNewTokens = maxNewTokens, DoSample = false }, forcedBosTokenId)[0];
+        return [start, .. result.GeneratedIds];
     }
 
     /// <summary>Logits [B, T, V] of input token embeddings [B, T, hidden].</summary>
@@ -196,14 +162,16 @@ public sealed unsafe class TransformerModel : IDisposable
         return ctx.EmbedTokens(ids);
     }
 
+    /// <summary>Decoder-only: continues the prompts. Encoder-decoder: translates the sources (generated ids exclude
+    /// the decoder start token).</summary>
     public IReadOnlyList<GeneratedSequence> Generate(IReadOnlyList<int[]> promptIds, GenerationOptions? options = null) =>
-        Generator.Generate(this, promptIds, options);
+        Config.IsEncoderDecoder ? Seq2SeqGenerator.Generate(this, promptIds, options) : Generator.Generate(this, promptIds, options);
 
     /// <summary>Tokenizes a prompt and generates from it.</summary>
     public GeneratedSequence Generate(string prompt, GenerationOptions? options = null)
     {
         var ids = Encode(prompt);
-        return Generator.Generate(this, [ids], options)[0];
+        return Generate([ids], options)[0];
     }
 
     /// <summary>Token ids of a text; empty text or a tokenizer-less model is an error.</summary>

@@ -50,6 +50,36 @@ public class AttributeCommandTests
         Assert.Contains("3 tokens attributed", err);
     }
 
+    [Fact]
+    public void Attribute_works_unchanged_on_an_encoder_decoder_folder()
+    {
+        var dir = Directory.CreateTempSubdirectory("inseq-cli").FullName;
+        try
+        {
+            var json = Path.Combine(dir, "out.json");
+            var (code, output, err) = Run("attribute", "--model", FixturePaths.Models("tiny-marian"), "--input",
+                "The house is small.", "--generated", "Das Haus ist klein.", "--attribute-target",
+                "--step-scores", "probability", "--save", json);
+            Assert.True(code == 0, err);
+            Assert.DoesNotContain("no effect", err);
+            Assert.Contains("Source attributions", output);
+            var seq = FeatureAttributionOutput.Load(json).SequenceAttributions[0];
+            Assert.Equal("▁Th", seq.Source[0].Token);
+            Assert.Equal("<pad>", seq.Target[0].Token); // the decoder start token
+            Assert.Equal(seq.Source.Count, seq.SourceAttributions!.Dim(0));
+            Assert.Equal(seq.Target.Count, seq.TargetAttributions!.Dim(0));
+
+            var generated = Run("attribute", "-m", FixturePaths.Models("tiny-t5"), "-i", "translate English to German: Hi",
+                "--max-new-tokens", "3", "--method", "attention");
+            Assert.True(generated.Code == 0, generated.Err);
+            Assert.Contains("3 tokens attributed", generated.Err);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData("--method lime2", "saliency")]                              // unknown method lists the known ones
     [InlineData("--step-scores probabilty", "probability")]

@@ -57,7 +57,7 @@ static class PlanBuilder
     }
 
     /// <summary>Encoder-decoder targets (decoder start token first): the given texts through the target tokenizer,
-    /// or greedy translations (KV-cached; M2M100's target language token forced first as the tokenizer says).</summary>
+    /// or generated translations (Seq2SeqGenerator: KV-cached, M2M100's target language token forced first).</summary>
     static (int[][] Targets, string[] Generated) Seq2SeqTargets(TransformerModel model, Tokenization.Seq2SeqTokenizer tok,
         int[][] sources, IReadOnlyList<string>? generatedTexts, AttributeOptions options)
     {
@@ -72,12 +72,8 @@ static class PlanBuilder
                 targets[i] = tok.EncodeDecoderInput(generated[i]);
                 continue;
             }
-            var g = options.Generation;
-            if (g?.DoSample == true)
-                throw new InvalidInputException(
-                    "sampling is not supported for encoder-decoder models yet: generate greedily (do_sample false) or give the targets");
-            var maxNew = g?.MaxNewTokens ?? model.GenerationConfig.MaxNewTokens ?? Math.Max(1, model.GenerationConfig.MaxLength - 1);
-            var ids = model.Seq2SeqGreedy(sources[i], maxNew, tok.ForcedBosTokenId);
+            var output = Generation.Seq2SeqGenerator.Generate(model, [sources[i]], options.Generation)[0];
+            int[] ids = [tok.DecoderStartTokenId, .. output.GeneratedIds];
             generated[i] = tok.DecodeTarget(ids, skipSpecialTokens: true);
             // Inseq decodes and re-tokenizes; by default we keep the ids the model produced.
             targets[i] = options.ReproduceInseqRoundTrip ? tok.EncodeDecoderInput(generated[i]) : ids;
