@@ -22,6 +22,7 @@ static class AttributeCommand
         var batch = new Option<int?>("--batch-size", "--batch_size") { Description = "sequences per batch" };
         var maxNew = new Option<int?>("--max-new-tokens", "--max_new_tokens") { Description = "tokens to generate when no --generated text is given" };
         var contrast = new Option<string[]>("--contrast-targets", "--contrast_targets") { Description = "contrast text, one per input (repeatable)" };
+        var contrastSources = new Option<string[]>("--contrast-sources", "--contrast_sources") { Description = "contrast source text, one per input (repeatable; encoder-decoder models)" };
         var attributeTarget = new Option<bool>("--attribute-target", "--attribute_target") { Description = "also attribute the target prefix (encoder-decoder models; decoder-only always do)" };
         var includeEos = new Option<bool>("--include-eos-baseline", "--include_eos_baseline") { Description = "replace EOS with UNK in the baseline too" };
         var methodArgs = new Option<string?>("--method-args", "--method_args") { Description = "JSON object of method options with Inseq's names, e.g. {\"n_steps\": 16, \"method\": \"riemann_trapezoid\"}" };
@@ -33,7 +34,7 @@ static class AttributeCommand
 
         var cmd = new Command("attribute", "attribute generated tokens to their inputs (Inseq's model.attribute)");
         foreach (var o in new Option[] { model, method, input, generated, stepScores, attributedFn, start, end, batch, maxNew,
-                     contrast, attributeTarget, includeEos, methodArgs, save, viz, device, strategy, quiet })
+                     contrast, contrastSources, attributeTarget, includeEos, methodArgs, save, viz, device, strategy, quiet })
             cmd.Options.Add(o);
         cmd.SetAction(parse =>
         {
@@ -52,6 +53,7 @@ static class AttributeCommand
                 if (parse.GetValue(end) is { } e) kwargs["attr_pos_end"] = e;
                 if (parse.GetValue(batch) is { } b) kwargs["batch_size"] = b;
                 if (parse.GetValue(contrast) is { Length: > 0 } ct) kwargs["contrast_targets"] = ct;
+                if (parse.GetValue(contrastSources) is { Length: > 0 } cs) kwargs["contrast_sources"] = cs;
                 if (parse.GetValue(maxNew) is { } mn)
                     kwargs["generation_args"] = new Dictionary<string, object?> { ["max_new_tokens"] = mn };
                 if (parse.GetValue(methodArgs) is { } json)

@@ -35,6 +35,11 @@ public sealed record AttributeOptions
     public bool CleanSpecialChars { get; init; }
     /// <summary>Contrast texts, one per input (Inseq's contrast_targets).</summary>
     public IReadOnlyList<string>? ContrastTargets { get; init; }
+    /// <summary>Contrast source texts, one per input (Inseq's contrast_sources; encoder-decoder models only): the
+    /// contrastive step functions read the contrast distribution from a forward of the contrast source (and the
+    /// contrast target prefix, or the original one). As an attributed function the original forward is kept unless
+    /// <see cref="ContrastForceInputs"/>, as in Inseq.</summary>
+    public IReadOnlyList<string>? ContrastSources { get; init; }
     /// <summary>Explicit (target position, contrast position) pairs per sequence (Inseq's
     /// contrast_targets_alignments); null: 1:1 by position.</summary>
     public IReadOnlyList<IReadOnlyList<(int Target, int Contrast)>>? ContrastTargetsAlignments { get; init; }

@@ -14,7 +14,7 @@ public static class InseqArguments
     [
         "method", "attr_pos_start", "attr_pos_end", "step_scores", "attributed_fn", "include_eos_baseline", "attribute_target",
         "batch_size", "generation_args", "output_step_attributions", "skip_special_tokens", "clean_special_chars",
-        "contrast_targets", "contrast_targets_alignments", "contrast_force_inputs", "strategy", "logprob", "top_k",
+        "contrast_targets", "contrast_sources", "contrast_targets_alignments", "contrast_force_inputs", "strategy", "logprob", "top_k",
         "top_p", "min_tokens_to_keep", "attribution_args", "step_scores_args", "attributed_fn_args",
         "reproduce_inseq_round_trip",
     ];
@@ -46,6 +46,7 @@ public static class InseqArguments
                 case "skip_special_tokens": o = o with { SkipSpecialTokens = Bool(key, value) }; break;
                 case "clean_special_chars": o = o with { CleanSpecialChars = Bool(key, value) }; break;
                 case "contrast_targets": o = o with { ContrastTargets = Strings(key, value) }; break;
+                case "contrast_sources": o = o with { ContrastSources = Strings(key, value) }; break;
                 case "contrast_targets_alignments": o = o with { ContrastTargetsAlignments = Alignments(key, value) }; break;
                 case "contrast_force_inputs": o = o with { ContrastForceInputs = Bool(key, value) }; break;
                 case "reproduce_inseq_round_trip": o = o with { ReproduceInseqRoundTrip = Bool(key, value) }; break;
@@ -72,7 +73,7 @@ public static class InseqArguments
                             "top_k" => stepArgs with { TopK = Int(k, v) },
                             "top_p" => stepArgs with { TopP = Float(k, v) },
                             "min_tokens_to_keep" => stepArgs with { MinTokensToKeep = Int(k, v) },
-                            "contrast_targets" => stepArgs,
+                            "contrast_targets" or "contrast_sources" => stepArgs,
                             _ => throw new InvalidInputException($"unknown step function argument '{k}' (logprob, top_k, top_p, min_tokens_to_keep)"),
                         };
                     break;

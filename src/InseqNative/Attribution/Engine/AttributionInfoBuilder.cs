@@ -27,6 +27,7 @@ static class AttributionInfoBuilder
         if (options.StepFunctionArgs.TopK != 0) stepArgs["top_k"] = options.StepFunctionArgs.TopK;
         if (options.StepFunctionArgs.TopP < 1) stepArgs["top_p"] = options.StepFunctionArgs.TopP;
         if (options.ContrastTargets is { } ct) stepArgs["contrast_targets"] = ct.ToList();
+        if (options.ContrastSources is { } cs) stepArgs["contrast_sources"] = cs.ToList();
         if (options.ContrastForceInputs) stepArgs["contrast_force_inputs"] = true;
         return new Dictionary<string, object?>
         {

@@ -18,6 +18,9 @@ static class PlanBuilder
         if (options.ContrastTargets is not null && options.ContrastTargets.Count != inputTexts.Count)
             throw new InvalidInputException(
                 $"{options.ContrastTargets.Count} contrast targets for {inputTexts.Count} inputs: give one per input");
+        if (options.ContrastSources is not null && options.ContrastSources.Count != inputTexts.Count)
+            throw new InvalidInputException(
+                $"{options.ContrastSources.Count} contrast sources for {inputTexts.Count} inputs: give one per input");
         var tok = model.Tokenizer ?? throw new InvalidInputException("the model has no tokenizer: attribution needs one");
 
         var sources = inputTexts.Select(model.Encode).ToArray();
@@ -122,6 +125,17 @@ static class PlanBuilder
             var contrast = contrastIds?[i] ?? (options.ContrastTargets is { } texts
                 ? seq2seq ? ((Tokenization.Seq2SeqTokenizer)model.Tokenizer!).EncodeDecoderInput(texts[i]) : model.Encode(texts[i])
                 : null);
+            if (options.ContrastSources is { } contrastSources)
+            {
+                if (!seq2seq)
+                    throw new InvalidInputException(
+                        "contrast sources can only be used with encoder-decoder models; use contrast targets (with the " +
+                        "prompt as their prefix) for decoder-only models");
+                if (string.IsNullOrEmpty(contrastSources[i])) throw new InvalidInputException($"contrast source {i} is empty");
+                // Without contrast targets the contrast forward keeps the original target prefix and target ids.
+                contrast ??= target;
+                plan = plan with { ContrastSourceIds = model.Encode(contrastSources[i]) };
+            }
             if (contrast is not null)
                 plan = WithContrast(model, plan, contrast, options.ContrastTargetsAlignments?[i], i);
             plans.Add(plan);

@@ -72,20 +72,22 @@ sealed class SequenceAttributor(TransformerModel model, StepFunctionRegistry reg
     /// aligned positions (null without contrast): one forward each, shared by every step score.</summary>
     (float[][] Original, float[][]? Contrast) ForwardRows(SequencePlan plan)
     {
-        float[][] Rows(int[] ids, int[] positions)
+        float[][] Rows(int[] ids, int[] positions, int[] source)
         {
             if (model.Config.IsEncoderDecoder)
             {
-                using var s2s = model.CreateContext(1, Math.Max(ids.Length, plan.SourceIds.Length));
-                var l = s2s.Seq2SeqForward(1, plan.SourceIds, null, ids, null)!;
+                using var s2s = model.CreateContext(1, Math.Max(ids.Length, source.Length));
+                var l = s2s.Seq2SeqForward(1, source, null, ids, null)!;
                 return positions.Select(p => l.Slice(0, p).ToArray()).ToArray();
             }
             using var ctx = model.CreateContext(1, ids.Length);
             var logits = ctx.Forward(TokenBatch.Single(ids))!;
             return positions.Select(p => logits.Slice(0, p).ToArray()).ToArray();
         }
-        var original = Rows(plan.TargetIds, plan.StepPositions());
-        var contrast = plan.ContrastIds is { } cids ? Rows(cids, plan.ContrastStepPositions!) : null;
+        var original = Rows(plan.TargetIds, plan.StepPositions(), plan.SourceIds);
+        var contrast = plan.ContrastIds is { } cids
+            ? Rows(cids, plan.ContrastStepPositions!, plan.ContrastSourceIds ?? plan.SourceIds)
+            : null;
         return (original, contrast);
     }
 

@@ -34,6 +34,9 @@ public sealed record SequencePlan
     /// <summary>The contrast sequence and, per attributed step, the position in it whose logits give the contrast
     /// distribution (its prefix ends just before the aligned contrast token).</summary>
     public int[]? ContrastIds { get; init; }
+    /// <summary>Encoder-decoder: the encoder input of the contrast forward (Inseq's contrast_sources); null: the
+    /// source itself.</summary>
+    public int[]? ContrastSourceIds { get; init; }
     public int[]? ContrastStepPositions { get; init; }
 
     public int Length => TargetIds.Length;
