@@ -8,7 +8,9 @@ namespace InseqNative.Bench;
 /// Attribution throughput per (length, method), every strategy side by side in one run: random prompt ids plus
 /// forced random continuation ids go through <see cref="AttributionModel.AttributeIds"/> with
 /// <see cref="AttributeOptions.Strategy"/> set, timed end to end (planning, the method, step scores, masking).
-/// A cell whose estimated wall time exceeds --max-seconds is skipped and says so.
+/// A cell whose estimated wall time exceeds --max-seconds is skipped and says so. On an encoder-decoder, P+F means a
+/// source of P ids and a decoder input of the decoder start token + F forced ids, attributed with attribute_target
+/// (gradients to the source and the target prefix).
 /// </summary>
 public static class AttributionBench
 {
@@ -21,10 +23,11 @@ public static class AttributionBench
 
     public static IReadOnlyList<Result> Run(BenchSettings s, TransformerModel model, TextWriter output, TextWriter progress)
     {
+        var seq2seq = model.Config.IsEncoderDecoder;
         foreach (var (p, f) in s.Lengths)
         {
             if (p < 1 || f < 1) throw new InvalidInputException($"--lengths: {p}+{f} needs at least 1 prompt and 1 forced token");
-            if (p + f > model.MaxPositions)
+            if ((seq2seq ? Math.Max(p, f + 1) : p + f) > model.MaxPositions)
                 throw new InvalidInputException($"--lengths: {p}+{f} exceeds the shape's {model.MaxPositions} positions");
         }
         if (s.IgSteps < 1) throw new InvalidInputException("--ig-steps must be at least 1");
@@ -36,25 +39,28 @@ public static class AttributionBench
         var warmed = new HashSet<(string, AttributionStrategy)>();
         foreach (var (prompt, forced) in s.Lengths)
         {
-            var (promptIds, targetIds) = Ids(model.Config.VocabSize, prompt, forced, seed: 1000 * prompt + forced);
+            var cell = new Layout(seq2seq, prompt, forced);
+            var (promptIds, targetIds) = Ids(model.Config, cell, seed: 1000 * prompt + forced);
             foreach (var method in s.Methods)
                 foreach (var strategy in s.Strategies)
                 {
-                    var options = Options(method, strategy, s.IgSteps);
-                    var arena = ArenaBytes(model, method, strategy, prompt, forced, s.IgSteps);
+                    var options = Options(method, strategy, s.IgSteps, seq2seq);
+                    var arena = ArenaBytes(model, method, strategy, cell, s.IgSteps);
                     if (warmed.Add((method, strategy))) // JIT, first page-in of the weights, native dispatch
-                        attribution.AttributeIds([promptIds[..Math.Min(4, prompt)]],
-                            [[.. promptIds[..Math.Min(4, prompt)], .. targetIds[prompt..][..Math.Min(4, forced)]]],
+                    {
+                        var (warmPrompt, warmTarget) = Ids(model.Config, new Layout(seq2seq, Math.Min(4, prompt), Math.Min(4, forced)), seed: 1);
+                        attribution.AttributeIds([warmPrompt], [warmTarget],
                             options with { MethodOptions = options.MethodOptions is IntegratedGradientsOptions ig ? ig with { Steps = Math.Min(ig.Steps, 4) } : options.MethodOptions });
-                    var estimate = Estimate(results, method, strategy, prompt, forced, s.IgSteps, out var basis);
+                    }
+                    var estimate = Estimate(results, method, strategy, cell, s.IgSteps, out var basis);
                     if (estimate is null && s.MaxSeconds > 0)
                     {
                         // One step of the real cell (the middle one), through the engine, scaled by the work ratio.
-                        var mid = prompt + forced / 2;
+                        var mid = cell.Start + forced / 2;
                         var sw = Stopwatch.StartNew();
                         attribution.AttributeIds([promptIds], [targetIds], options with { AttrPosStart = mid, AttrPosEnd = mid + 1 });
-                        estimate = sw.Elapsed.TotalSeconds * Work(method, strategy, prompt + forced, prompt, forced, s.IgSteps) /
-                                   Work(method, strategy, prompt + forced, mid, 1, s.IgSteps);
+                        estimate = sw.Elapsed.TotalSeconds * Work(method, strategy, cell.Length, cell.Offset + cell.Start, forced, s.IgSteps) /
+                                   Work(method, strategy, cell.Length, cell.Offset + mid, 1, s.IgSteps);
                         basis = "one step";
                     }
                     if (s.MaxSeconds > 0 && estimate > s.MaxSeconds)
@@ -81,7 +87,7 @@ public static class AttributionBench
                         ran = outputs.Info["strategy"]?.GetValue<string>() ?? "?";
                         if (outputs.Info["timings"] is System.Text.Json.Nodes.JsonObject timings && // the engine's own chunk sizes, where it reports them
                             timings["row_chunk"]?.GetValue<int>() is { } rowChunk && timings["cotangent_rows"]?.GetValue<int>() is { } cotangentRows)
-                            arena = ArenaBytes(model, method, strategy, prompt, forced, s.IgSteps, (rowChunk, cotangentRows));
+                            arena = ArenaBytes(model, method, strategy, cell, s.IgSteps, (rowChunk, cotangentRows));
                     }
                     times.Sort();
                     var seconds = times[times.Count / 2];
@@ -91,14 +97,14 @@ public static class AttributionBench
                                        $"({forced / seconds:0.00} tokens/s, load {MachineInfo.LoadAverage()})");
                 }
         }
-        Print(s, results, output);
+        Print(s, results, output, seq2seq);
         return results;
     }
 
-    static void Print(BenchSettings s, IReadOnlyList<Result> results, TextWriter output)
+    static void Print(BenchSettings s, IReadOnlyList<Result> results, TextWriter output, bool seq2seq)
     {
         var strategies = s.Strategies.ToList();
-        var header = new List<string> { "prompt+forced", "method" };
+        var header = new List<string> { seq2seq ? "source+target" : "prompt+forced", "method" };
         foreach (var st in strategies) header.AddRange([$"{Name(st)} wall (s)", $"{Name(st)} tokens/s"]);
         var both = strategies.Contains(AttributionStrategy.Fused) && strategies.Contains(AttributionStrategy.Stepwise);
         if (both) header.Add("fused speed-up");
@@ -143,10 +149,11 @@ public static class AttributionBench
     static string Label(string method, int igSteps) =>
         method is "integrated_gradients" or "layer_integrated_gradients" ? $"{method} ({igSteps} steps)" : method;
 
-    static AttributeOptions Options(string method, AttributionStrategy strategy, int igSteps) => new()
+    static AttributeOptions Options(string method, AttributionStrategy strategy, int igSteps, bool seq2seq) => new()
     {
         Method = method,
         Strategy = strategy,
+        AttributeTarget = seq2seq, // encoder-decoders: attribute to the target prefix too (decoder-only: always)
         MethodOptions = method switch
         {
             "integrated_gradients" => new IntegratedGradientsOptions { Steps = igSteps },
@@ -155,11 +162,43 @@ public static class AttributionBench
         },
     };
 
-    static (int[] Prompt, int[] Target) Ids(int vocab, int prompt, int forced, int seed)
+    /// <summary>
+    /// A cell's sequence layout. Decoder-only: one sequence of P prompt + F forced ids, attributed from position P, a
+    /// step at position p running over a prefix of p tokens. Encoder-decoder: a source of P ids and a decoder input of
+    /// the start token + F ids, attributed from position 1, a step at position p reaching the P source tokens and
+    /// p target tokens.
+    /// </summary>
+    readonly record struct Layout(bool Seq2Seq, int Prompt, int Forced)
+    {
+        /// <summary>Tokens of one input row (source + target for an encoder-decoder).</summary>
+        public int Length => Seq2Seq ? Prompt + Forced + 1 : Prompt + Forced;
+        /// <summary>The first attributed target position.</summary>
+        public int Start => Seq2Seq ? 1 : Prompt;
+        /// <summary>Tokens a step's prefix has beyond its target position (the source of an encoder-decoder).</summary>
+        public int Offset => Seq2Seq ? Prompt : 0;
+        /// <summary>The longest sequence a context holds (encoder-decoder contexts are sized by max(source, target)).</summary>
+        public int ContextSeq => Seq2Seq ? Math.Max(Prompt, Forced + 1) : Prompt + Forced;
+    }
+
+    /// <summary>Random prompt (source) and target ids, never a special id (EOS, pad, BOS, decoder start) nor the
+    /// last id; an encoder-decoder target starts with the decoder start token.</summary>
+    static (int[] Prompt, int[] Target) Ids(Loading.ModelConfig config, Layout cell, int seed)
     {
         var rng = new Random(seed);
-        var target = Enumerable.Range(0, prompt + forced).Select(_ => rng.Next(vocab - 1)).ToArray(); // never EOS (vocab − 1)
-        return (target[..prompt], target);
+        var special = BenchShapes.SpecialIds(config);
+        int Draw()
+        {
+            int id;
+            do id = rng.Next(config.VocabSize - 1); while (special.Contains(id));
+            return id;
+        }
+        if (cell.Seq2Seq)
+        {
+            var source = Enumerable.Range(0, cell.Prompt).Select(_ => Draw()).ToArray();
+            return (source, [config.DecoderStartTokenId ?? 0, .. Enumerable.Range(0, cell.Forced).Select(_ => Draw())]);
+        }
+        var target = Enumerable.Range(0, cell.Prompt + cell.Forced).Select(_ => Draw()).ToArray();
+        return (target[..cell.Prompt], target);
     }
 
     enum Kind { Gradient, Scores, Attention }
@@ -203,15 +242,16 @@ public static class AttributionBench
 
     /// <summary>Scales the same method and strategy's time at an earlier length (measured, or estimated where that
     /// cell was skipped) by the work ratio.</summary>
-    static double? Estimate(IReadOnlyList<Result> done, string method, AttributionStrategy strategy, int prompt, int forced,
+    static double? Estimate(IReadOnlyList<Result> done, string method, AttributionStrategy strategy, Layout cell,
         int igSteps, out string basis)
     {
         basis = "";
         var prior = done.LastOrDefault(r => r.Method == method && r.Strategy == strategy && (r.Seconds ?? r.Estimated) is not null);
         if (prior is null) return null;
         basis = prior.Seconds is null ? $"the {prior.Prompt}+{prior.Forced} cell's estimate" : $"the {prior.Prompt}+{prior.Forced} cell";
-        return (prior.Seconds ?? prior.Estimated) * Work(method, strategy, prompt + forced, prompt, forced, igSteps) /
-               Work(method, strategy, prior.Prompt + prior.Forced, prior.Prompt, prior.Forced, igSteps);
+        var before = cell with { Prompt = prior.Prompt, Forced = prior.Forced };
+        return (prior.Seconds ?? prior.Estimated) * Work(method, strategy, cell.Length, cell.Offset + cell.Start, cell.Forced, igSteps) /
+               Work(method, strategy, before.Length, before.Offset + before.Start, before.Forced, igSteps);
     }
 
     /// <summary>
@@ -221,10 +261,10 @@ public static class AttributionBench
     /// cotangent rows, halved until the 2 GiB default budget fits), and the contexts its runners create: a computed
     /// size, not a measurement (the peak RSS column is the measurement).
     /// </summary>
-    static long ArenaBytes(TransformerModel model, string method, AttributionStrategy strategy, int prompt, int forced, int igSteps,
+    static long ArenaBytes(TransformerModel model, string method, AttributionStrategy strategy, Layout cell, int igSteps,
         (int Rows, int Cotangents)? engineChunks = null)
     {
-        int t = prompt + forced, k = forced;
+        int t = cell.ContextSeq, k = cell.Forced, prompt = cell.Prompt, forced = cell.Forced;
         var (rows, cot) = engineChunks ?? (8, Math.Min(Math.Max(8, 8 * Math.Max(1, k)), 512));
         var budget = new AttributeOptions().MemoryBudgetBytes;
         while (engineChunks is null && (rows > 1 || cot > rows) && model.ContextMemoryBytes(rows, t, cot) > budget)

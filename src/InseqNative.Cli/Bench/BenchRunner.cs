@@ -24,8 +24,7 @@ public static class BenchRunner
         using var model = TransformerModel.CreateRandom(config, seed: 1234, s.Device);
         var buildSeconds = sw.Elapsed.TotalSeconds;
         var memory = MachineInfo.MemoryGib() is { } gib ? $", {gib:0.0} GiB memory" : "";
-        output.WriteLine($"# inseq bench — {s.Shape}: {config.NumLayers} layers, {config.NumHeads} heads, " +
-                         $"{config.HiddenSize} wide, vocab {config.VocabSize}; random weights ({model.WeightBytes / 1e6:0.0} MB, built in {buildSeconds:0.0} s)");
+        output.WriteLine($"# inseq bench — {s.Shape}: {BenchShapes.Describe(config)}; random weights ({model.WeightBytes / 1e6:0.0} MB, built in {buildSeconds:0.0} s)");
         output.WriteLine();
         output.WriteLine($"- date: {DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture)}");
         output.WriteLine($"- device: {model.Device}; CPU: {MachineInfo.CpuModel()}, {Environment.ProcessorCount} cores visible{memory}");
@@ -44,8 +43,11 @@ public static class BenchRunner
         {
             var threads = SetThreads(s.Threads);
             var lengths = string.Join(", ", s.Lengths.Select(l => $"{l.Prompt}+{l.Forced}"));
-            output.WriteLine($"## Attribution — {threads} thread{(threads == 1 ? "" : "s")}, one sequence, prompt+forced {lengths}, " +
-                             $"median of {s.AttributionRepeats}" + (s.MaxSeconds > 0 ? $", cells over {s.MaxSeconds:0} s estimated skipped" : ""));
+            var layout = config.IsEncoderDecoder
+                ? "source+target" // target: the decoder start token + that many forced tokens, attributed with attribute_target
+                : "prompt+forced";
+            output.WriteLine($"## Attribution — {threads} thread{(threads == 1 ? "" : "s")}, one sequence, {layout} {lengths}, " +
+                             $"median of {s.AttributionRepeats}" + (config.IsEncoderDecoder ? ", attribute_target" : "") + (s.MaxSeconds > 0 ? $", cells over {s.MaxSeconds:0} s estimated skipped" : ""));
             output.WriteLine();
             AttributionBench.Run(s, model, output, progress);
             output.WriteLine();

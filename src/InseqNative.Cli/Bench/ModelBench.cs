@@ -10,7 +10,8 @@ namespace InseqNative.Bench;
 ///    backward from position p (what one generated token's attribution costs in Python);
 ///  - fused gradients: one forward over the whole sequence, then all positions' backwards as one batch of cotangents
 ///    (DESIGN §5.2);
-/// each reported as attributed tokens/s. Plus the backend GEMM's GFLOP/s on a square product.
+/// each reported as attributed tokens/s (encoder-decoders: the same three on a source and a decoder input of --seq
+/// tokens each, gradients to both embeddings). Plus the backend GEMM's GFLOP/s on a square product.
 /// </summary>
 public static class ModelBench
 {
@@ -21,19 +22,42 @@ public static class ModelBench
         if (s.Batch < 1 || s.Repeats < 1) throw new InvalidInputException("--batch and --repeats must be at least 1");
         var config = model.Config;
         NativeCheck.Ok(NativeMethods.GetNumThreads(out var threads), "inq_get_num_threads");
-        output.WriteLine($"## Model passes — {threads} thread{(threads == 1 ? "" : "s")}, batch {s.Batch} × {s.Sequence} tokens, median of {s.Repeats}");
+        output.WriteLine($"## Model passes — {threads} thread{(threads == 1 ? "" : "s")}, batch {s.Batch} × {s.Sequence} {(config.IsEncoderDecoder ? $"source + {s.Sequence} target tokens" : "tokens")}, median of {s.Repeats}");
         output.WriteLine();
 
+        var (table, arenaBytes) = config.IsEncoderDecoder ? Seq2SeqPasses(s, model) : DecoderPasses(s, model);
+        var fused = table[1].Seconds;
+        var stepwise = table[2].Seconds;
+
+        output.WriteLine($"| pass | wall (ms) | throughput |");
+        output.WriteLine($"| --- | ---: | ---: |");
+        foreach (var (what, seconds, tokens, unit) in table)
+            output.WriteLine($"| {what} | {seconds * 1e3:0.0} | {tokens / seconds:0.0} {unit} |");
+        output.WriteLine($"| fused vs stepwise | | {stepwise / fused:0.00}× |");
+        output.WriteLine();
+        output.WriteLine($"context arena {arenaBytes / 1e6:0.0} MB, weights {model.WeightBytes / 1e6:0.0} MB, " +
+                         $"process peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:0} MB (process lifetime)");
+        if (s.GemmSize > 0) output.WriteLine(GemmBench.Run(s.GemmSize, model.Device, s.Repeats));
+        output.WriteLine();
+    }
+
+    /// <summary>One row of the table: what ran, its median wall seconds, the tokens it processed and their unit.</summary>
+    record struct Row(string What, double Seconds, double Tokens, string Unit);
+
+    /// <summary>Decoder-only passes: forward, fused and stepwise input gradients over one left-padded batch.</summary>
+    static (List<Row> Table, long ArenaBytes) DecoderPasses(BenchSettings s, TransformerModel model)
+    {
+        var config = model.Config;
         var rng = new Random(7);
         var ids = Enumerable.Range(0, s.Batch)
             .Select(_ => Enumerable.Range(0, s.Sequence).Select(_ => rng.Next(config.VocabSize)).ToArray()).ToArray();
         var batch = TokenBatch.LeftPadded(ids.Select(a => (IReadOnlyList<int>)a).ToList(), 0);
         var k = s.Sequence - 1; // every position that predicts a next token inside the sequence
         using var ctx = model.CreateContext(s.Batch, s.Sequence, s.Batch * Math.Min(k, 64));
-        var table = new List<(string What, double Seconds, double Tokens, string Unit)>();
+        var table = new List<Row>();
 
         var fwd = Median(s.Repeats, () => ctx.Forward(batch, LogitsMode.All));
-        table.Add(("forward (logits at every position)", fwd, s.Batch * s.Sequence, "tokens/s"));
+        table.Add(new Row("forward (logits at every position)", fwd, s.Batch * s.Sequence, "tokens/s"));
 
         // Fused: one forward kept for backward + K cotangents per row from it.
         var positions = new int[s.Batch * k];
@@ -49,7 +73,7 @@ public static class ModelBench
             ctx.Forward(batch, LogitsMode.All, keepForBackward: true);
             ctx.BackwardEmbeddings(positions, dlogits);
         });
-        table.Add(("input gradients, fused (1 forward + K cotangents)", fused, s.Batch * k, "attributed tokens/s"));
+        table.Add(new Row("input gradients, fused (1 forward + K cotangents)", fused, s.Batch * k, "attributed tokens/s"));
 
         // Stepwise: Inseq's algorithm, one prefix forward + one backward per attributed position.
         var stepwise = Median(Math.Min(s.Repeats, 2), () =>
@@ -64,18 +88,66 @@ public static class ModelBench
                 ctx.BackwardEmbeddings(pos, dl);
             }
         });
-        table.Add(("input gradients, stepwise (prefix forward + backward per token)", stepwise, s.Batch * k, "attributed tokens/s"));
+        table.Add(new Row("input gradients, stepwise (prefix forward + backward per token)", stepwise, s.Batch * k, "attributed tokens/s"));
 
-        output.WriteLine($"| pass | wall (ms) | throughput |");
-        output.WriteLine($"| --- | ---: | ---: |");
-        foreach (var (what, seconds, tokens, unit) in table)
-            output.WriteLine($"| {what} | {seconds * 1e3:0.0} | {tokens / seconds:0.0} {unit} |");
-        output.WriteLine($"| fused vs stepwise | | {stepwise / fused:0.00}× |");
-        output.WriteLine();
-        output.WriteLine($"context arena {ctx.ArenaBytes / 1e6:0.0} MB, weights {model.WeightBytes / 1e6:0.0} MB, " +
-                         $"process peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:0} MB (process lifetime)");
-        if (s.GemmSize > 0) output.WriteLine(GemmBench.Run(s.GemmSize, model.Device, s.Repeats));
-        output.WriteLine();
+        return (table, ctx.ArenaBytes);
+    }
+
+    /// <summary>
+    /// Encoder-decoder passes on a source of --seq ids and a decoder input of --seq ids (the decoder start token
+    /// first): forward (encoder + the whole teacher-forced decoder); fused input gradients (that forward kept, then
+    /// K = seq−1 cotangents — each target position's next-token logit — back to both embeddings); stepwise (per
+    /// position, the encoder plus a decoder forward over the target prefix ending there, and one backward).
+    /// </summary>
+    static (List<Row> Table, long ArenaBytes) Seq2SeqPasses(BenchSettings s, TransformerModel model)
+    {
+        var config = model.Config;
+        int n = s.Sequence, b = s.Batch, k = n - 1, v = config.VocabSize;
+        var start = config.DecoderStartTokenId ?? 0;
+        var rng = new Random(7);
+        var special = BenchShapes.SpecialIds(config);
+        int Draw()
+        {
+            int id;
+            do id = rng.Next(v); while (special.Contains(id));
+            return id;
+        }
+        var src = Enumerable.Range(0, b * n).Select(_ => Draw()).ToArray();
+        var tgt = Enumerable.Range(0, b * n).Select(i => i % n == 0 ? start : Draw()).ToArray();
+        using var ctx = model.CreateContext(b, n, b * Math.Min(k, 64));
+        var table = new List<Row>();
+
+        var fwd = Median(s.Repeats, () => ctx.Seq2SeqForward(b, src, null, tgt, null, LogitsMode.All));
+        table.Add(new Row($"forward (encoder over {n} + teacher-forced decoder over {n} tokens)", fwd, b * 2 * n, "source+target tokens/s"));
+
+        var positions = new int[b * k];
+        var dlogits = Tensor.Zeros(b, k, v);
+        for (var r = 0; r < b; r++)
+            for (var j = 0; j < k; j++)
+            {
+                positions[r * k + j] = j;
+                dlogits.Slice(r, j)[tgt[r * n + j + 1]] = 1f;
+            }
+        var fused = Median(s.Repeats, () =>
+        {
+            ctx.Seq2SeqForward(b, src, null, tgt, null, LogitsMode.All, keepForBackward: true);
+            ctx.Seq2SeqBackward(positions, dlogits);
+        });
+        table.Add(new Row("input gradients, fused (1 forward + K cotangents to source and target)", fused, b * k, "attributed tokens/s"));
+
+        var stepwise = Median(Math.Min(s.Repeats, 2), () =>
+        {
+            for (var j = 0; j < k; j++)
+            {
+                var prefix = Enumerable.Range(0, b).SelectMany(r => tgt[(r * n)..(r * n + j + 1)]).ToArray();
+                ctx.Seq2SeqForward(b, src, null, prefix, null, LogitsMode.All, keepForBackward: true);
+                var dl = Tensor.Zeros(b, 1, v);
+                for (var r = 0; r < b; r++) dl.Slice(r, 0)[tgt[r * n + j + 1]] = 1f;
+                ctx.Seq2SeqBackward(Enumerable.Repeat(j, b).ToArray(), dl);
+            }
+        });
+        table.Add(new Row("input gradients, stepwise (source + target-prefix forward + backward per token)", stepwise, b * k, "attributed tokens/s"));
+        return (table, ctx.ArenaBytes);
     }
 
     static double Median(int repeats, Action action)

@@ -54,7 +54,8 @@ static unsafe class WeightUploader
         NativeCheck.Ok(NativeMethods.ModelFinalize(model), "inq_model_finalize");
     }
 
-    /// <summary>Deterministic random weights: normal(0, std) matrices, norm weights 1, biases 0.</summary>
+    /// <summary>Deterministic random weights: normal(0, std) matrices (and T5's relative_attention_bias table), norm
+    /// weights 1 (ln_*, *norm*), biases 0 (*.bias, Marian's final_logits_bias).</summary>
     public static void UploadRandom(ModelHandle model, int seed, float std)
     {
         var rng = new Random(seed);
@@ -64,7 +65,7 @@ static unsafe class WeightUploader
             foreach (var d in expected.Shape) n *= d;
             var data = new float[n];
             var isNorm = expected.Name.Contains("ln_") || expected.Name.Contains("norm");
-            var isBias = expected.Name.EndsWith(".bias");
+            var isBias = expected.Name.EndsWith(".bias") || expected.Name == "final_logits_bias"; // Marian's logits bias: 0
             if (isNorm && !isBias) Array.Fill(data, 1f);
             else if (!isBias)
                 for (long i = 0; i < n; i += 2)
