@@ -36,7 +36,8 @@ extern "C" {
                             (n_encoder_layer, embed_scale), inq_seq2seq_forward;
                             5: INQ_ARCH_M2M100, INQ_ARCH_T5 (head_dim, rel_num_buckets, rel_max_distance), kept
                             seq2seq forwards with inq_seq2seq_backward / _get_attention / _embed_tokens, KV-cached
-                            seq2seq decoding (INQ_FWD_FILL_CACHE, inq_seq2seq_cache_step); ops gated_act_* (was
+                            seq2seq decoding (INQ_FWD_FILL_CACHE, inq_seq2seq_cache_step), seq2seq step functions
+                            (inq_seq2seq_step_scores, inq_seq2seq_backward_step); ops gated_act_* (was
                             swiglu_*), relative_position_bias, cross_attention bias, sinusoidal layout;
                             LLAMA sliding_window (Mistral), ops window_attention_forward, attention_decode */
 
@@ -372,6 +373,19 @@ INQ_API int32_t inq_backward_step(inq_context* ctx, const inq_step_fn_args* args
                                   int32_t n_cot, const int32_t* positions, const int32_t* targets,
                                   const int32_t* contrast_targets, const float* contrast_logits, float* d_out,
                                   float* scores);
+
+/* The same two on the last encoder-decoder forward (inq_seq2seq_forward): rows are (batch_index, target position);
+ * the LM head includes T5's tied scaling and Marian's final_logits_bias. inq_seq2seq_step_scores takes contrast rows
+ * only as caller logits (or shares the row's); inq_seq2seq_backward_step writes the gradients of
+ * inq_seq2seq_backward (d_src [batch, n_cot, src_len, n_embd], d_tgt [batch, n_cot, tgt_len, n_embd]; either may be
+ * NULL) with the same capacity and state rules. */
+INQ_API int32_t inq_seq2seq_step_scores(inq_context* ctx, const inq_step_fn_args* args, int32_t n_rows,
+                                        const int32_t* batch_index, const int32_t* positions, const int32_t* targets,
+                                        const int32_t* contrast_targets, const float* contrast_logits, float* scores);
+INQ_API int32_t inq_seq2seq_backward_step(inq_context* ctx, const inq_step_fn_args* args, int32_t batch,
+                                          int32_t n_cot, const int32_t* positions, const int32_t* targets,
+                                          const int32_t* contrast_targets, const float* contrast_logits, float* d_src,
+                                          float* d_tgt, float* scores);
 
 /* ---------------------------------------------------------------- embeddings */
 /* Token embedding rows (no positions): out [n, n_embd]. Ids are range-checked. */

@@ -247,6 +247,28 @@ INQ_API int32_t inq_seq2seq_cache_step(inq_context* ctx, int32_t batch, const in
   });
 }
 
+INQ_API int32_t inq_seq2seq_step_scores(inq_context* ctx, const inq_step_fn_args* args, int32_t n_rows,
+                                        const int32_t* batch_index, const int32_t* positions, const int32_t* targets,
+                                        const int32_t* contrast_targets, const float* contrast_logits, float* scores) {
+  return GUARD({
+    seq2seq_step_scores(live_ctx(ctx), args, n_rows, batch_index, positions, targets, contrast_targets,
+                        contrast_logits, scores);
+  });
+}
+
+INQ_API int32_t inq_seq2seq_backward_step(inq_context* ctx, const inq_step_fn_args* args, int32_t batch,
+                                          int32_t n_cot, const int32_t* positions, const int32_t* targets,
+                                          const int32_t* contrast_targets, const float* contrast_logits, float* d_src,
+                                          float* d_tgt, float* scores) {
+  return GUARD({
+    live_ctx(ctx);
+    INQ_CHECK_NOT_NULL(positions);
+    INQ_CHECK_NOT_NULL(targets);
+    seq2seq_backward_step(ctx, args, batch, n_cot, positions, targets, contrast_targets, contrast_logits, d_src, d_tgt,
+                          scores);
+  });
+}
+
 INQ_API int32_t inq_get_attention(inq_context* ctx, int32_t layer, float* out) {
   return GUARD({
     live_ctx(ctx);

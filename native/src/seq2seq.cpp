@@ -23,6 +23,10 @@ namespace inq {
 
 namespace {
 
+// T5 with a tied LM head multiplies the decoder output by d_model^-0.5 first.
+bool tied_t5(const inq_model_config& c) { return c.arch == INQ_ARCH_T5 && c.tie_word_embeddings; }
+float t5_head_scale(const inq_model_config& c) { return 1.0f / std::sqrt((float)c.n_embd); }
+
 struct Shape {
   int C, H, hd, A, I, FF, V;
   bool pre, rms, gated;
@@ -201,17 +205,16 @@ void embed(Context* ctx, float* out, int B, int T, int pos0, const int32_t* ids_
 }
 
 // LM head over n rows of decoder output into the caller's host logits [n, V]: T5's tied head scales its input by
-// d_model^-0.5, MARIAN adds final_logits_bias. Straight into `out` on the CPU, in blocks through step_logits on a
-// device.
+// d_model^-0.5, MARIAN adds final_logits_bias (see seq2seq_logits_rows). Straight into `out` on the CPU, in blocks
+// through step_logits on a device.
 void lm_head(Context* ctx, const float* rows, int n, float* out) {
   const Model* m = ctx->model;
   const inq_model_config& c = m->cfg;
   const int C = c.n_embd, V = c.vocab_size;
   const Workspace ws = workspace(ctx);
-  if (c.arch == INQ_ARCH_T5 && c.tie_word_embeddings) {
+  if (tied_t5(c)) {
     float* scaled = ctx->buf(ctx->L.s2s.t_norm);
-    const float s = 1.0f / std::sqrt((float)C);
-    ctx->ops->scale_add_forward(scaled, rows, s - 1.0f, rows, (int64_t)n * C);  // rows * s
+    ctx->ops->scale_add_forward(scaled, rows, t5_head_scale(c) - 1.0f, rows, (int64_t)n * C);  // rows * s
     rows = scaled;
   }
   if (ctx->on_host()) {
@@ -226,6 +229,17 @@ void lm_head(Context* ctx, const float* rows, int n, float* out) {
     ctx->queue->download(out + (int64_t)r0 * V, dev, sizeof(float) * (size_t)k * V);
   }
 }
+
+}  // namespace
+
+void seq2seq_logits_rows(Context* ctx, float* rows, int n, float* out) {
+  const Model* m = ctx->model;
+  const inq_model_config& c = m->cfg;
+  if (tied_t5(c)) ctx->ops->scale_add_forward(rows, rows, t5_head_scale(c) - 1.0f, rows, (int64_t)n * c.n_embd);
+  ctx->ops->matmul_forward(out, rows, m->lm_head, m->final_logits_bias, n, c.n_embd, c.vocab_size, 1, workspace(ctx));
+}
+
+namespace {
 
 void rel_bias(Context* ctx, float* out, const float* table, int Tq, int Tk, int q_offset, int bidirectional) {
   const inq_model_config& c = ctx->model->cfg;
@@ -451,18 +465,15 @@ void seq2seq_forward(Context* ctx, int batch, int src_len, int tgt_len, const in
   if (logits_mode == INQ_LOGITS_ALL) lm_head(ctx, dec_out, (int)BT, logits);
   ctx->queue->finish();
   ctx->kept = (flags & INQ_FWD_KEEP_FOR_BACKWARD) != 0;
-  ctx->kept_attention = true;
+  ctx->kept_attention = ctx->scorable = true;
   if (flags & INQ_FWD_FILL_CACHE) {
     ctx->cache_batch = batch;
     ctx->cache_len = tgt_len;
   }
 }
 
-void seq2seq_backward(Context* ctx, int batch, int n_cot, const int32_t* positions, const float* dlogits,
-                      float* d_src, float* d_tgt) {
-  const Bound bound(ctx->queue);
-  const Model* m = ctx->model;
-  const inq_model_config& c = m->cfg;
+void seq2seq_check_backward(const Context* ctx, int batch, int n_cot, const int32_t* positions) {
+  const inq_model_config& c = ctx->model->cfg;
   INQ_CHECK(is_seq2seq(c), INQ_ERR_INVALID_ARGUMENT,
             "inq_seq2seq_backward needs an encoder-decoder model (use inq_backward for decoder-only archs)");
   INQ_CHECK(ctx->kept, INQ_ERR_STATE,
@@ -473,10 +484,25 @@ void seq2seq_backward(Context* ctx, int batch, int n_cot, const int32_t* positio
   INQ_CHECK_POSITIVE(n_cot);
   INQ_CHECK((int64_t)batch * n_cot <= ctx->max_cot, INQ_ERR_CAPACITY,
             "batch %d x n_cot %d cotangents exceed the context's max_cotangents %d", batch, n_cot, ctx->max_cot);
+  for (int r = 0; r < batch * n_cot; ++r)
+    INQ_CHECK(positions[r] < ctx->fwd_seq, INQ_ERR_INVALID_ARGUMENT, "positions[%d] = %d is not below tgt_len %d", r,
+              positions[r], ctx->fwd_seq);
+}
+
+void seq2seq_backward(Context* ctx, int batch, int n_cot, const int32_t* positions, const float* dlogits,
+                      float* d_src, float* d_tgt) {
+  const Bound bound(ctx->queue);
+  seq2seq_check_backward(ctx, batch, n_cot, positions);
+  float* dl = ctx->buf(ctx->L.step_dlogits);
+  ctx->queue->upload(dl, dlogits, sizeof(float) * (size_t)batch * n_cot * ctx->model->cfg.vocab_size);
+  seq2seq_backward_core(ctx, batch, n_cot, positions, dl, d_src, d_tgt);
+}
+
+void seq2seq_backward_core(Context* ctx, int batch, int n_cot, const int32_t* positions, const float* dl,
+                           float* d_src, float* d_tgt) {
+  const Model* m = ctx->model;
+  const inq_model_config& c = m->cfg;
   const int Ts = ctx->s2s_src_len, Tt = ctx->fwd_seq, R = batch * n_cot;
-  for (int r = 0; r < R; ++r)
-    INQ_CHECK(positions[r] < Tt, INQ_ERR_INVALID_ARGUMENT, "positions[%d] = %d is not below tgt_len %d", r,
-              positions[r], Tt);
   const Ops& ops = *ctx->ops;
   Queue& q = *ctx->queue;
   const S2SLayout& S = ctx->L.s2s;
@@ -485,14 +511,9 @@ void seq2seq_backward(Context* ctx, int batch, int n_cot, const int32_t* positio
   const int C = sh.C, A = sh.A, H = sh.H, V = sh.V;
 
   // d(LM head input) per cotangent, then into row (r, position) of the decoder gradient stream.
-  float* dl = ctx->buf(ctx->L.step_dlogits);
-  q.upload(dl, dlogits, sizeof(float) * (size_t)R * V);
   float* dfinal = ctx->buf(S.dfinal);
   ops.matmul_backward_input(dfinal, dl, m->lm_head, R, C, V, 1, ws);
-  if (c.arch == INQ_ARCH_T5 && c.tie_word_embeddings) {
-    const float s = 1.0f / std::sqrt((float)C);
-    ops.scale_add_forward(dfinal, dfinal, s - 1.0f, dfinal, (int64_t)R * C);
-  }
+  if (tied_t5(c)) ops.scale_add_forward(dfinal, dfinal, t5_head_scale(c) - 1.0f, dfinal, (int64_t)R * C);
   float* g = ctx->buf(S.g_dec);
   q.zero(g, sizeof(float) * (size_t)R * Tt * C);
   for (int r = 0; r < R; ++r)
@@ -624,7 +645,8 @@ void seq2seq_cache_step(Context* ctx, int batch, const int32_t* next_ids, float*
   const Shape sh = shape_of(c);
   const Workspace ws = workspace(ctx);
   const int C = sh.C, A = sh.A, H = sh.H, t = ctx->cache_len, Ts = ctx->s2s_src_len, Smax = ctx->max_seq;
-  ctx->kept = ctx->kept_attention = false;  // the block buffers stay, but the step's rows are not kept
+  // The block buffers stay, but the step's rows are neither kept nor scorable (dec_out is the forward's).
+  ctx->kept = ctx->kept_attention = ctx->scorable = false;
 
   float *x = ctx->buf(S.t_x), *y = ctx->buf(S.t_y), *qkv = ctx->buf(S.t_qkv), *attn = ctx->buf(S.t_attn);
   const NormSave save{ctx->buf(S.t_s), ctx->buf(S.t_m), ctx->buf(S.t_r)};

@@ -18,5 +18,20 @@ void seq2seq_backward(Context* ctx, int batch, int n_cot, const int32_t* positio
 void seq2seq_get_attention(Context* ctx, int kind, int layer, float* out);
 void seq2seq_embed_tokens(Context* ctx, const int32_t* ids, int n, float* out);
 void seq2seq_cache_step(Context* ctx, int batch, const int32_t* next_ids, float* logits);
+void seq2seq_step_scores(Context* ctx, const inq_step_fn_args* args, int n_rows, const int32_t* batch_index,
+                         const int32_t* positions, const int32_t* targets, const int32_t* contrast_targets,
+                         const float* contrast_logits, float* scores);
+void seq2seq_backward_step(Context* ctx, const inq_step_fn_args* args, int batch, int n_cot, const int32_t* positions,
+                           const int32_t* targets, const int32_t* contrast_targets, const float* contrast_logits,
+                           float* d_src, float* d_tgt, float* scores);
+
+// ---- shared by seq2seq.cpp and seq2seq_step_fn.cpp
+// Argument and state checks of a backward from the kept forward.
+void seq2seq_check_backward(const Context* ctx, int batch, int n_cot, const int32_t* positions);
+// The backward from dlogits [batch * n_cot, V] already in arena memory (device pointer) to the caller's d_src / d_tgt.
+void seq2seq_backward_core(Context* ctx, int batch, int n_cot, const int32_t* positions, const float* dlogits,
+                           float* d_src, float* d_tgt);
+// Logits rows out [n, V] (arena) of decoder-output rows `rows` [n, C] (arena; T5's tied head scales them in place).
+void seq2seq_logits_rows(Context* ctx, float* rows, int n, float* out);
 
 }  // namespace inq

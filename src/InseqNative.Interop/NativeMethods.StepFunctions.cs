@@ -37,4 +37,13 @@ public static unsafe partial class NativeMethods
     [LibraryImport(NativeLibraryResolver.LibraryName, EntryPoint = "inq_backward_step")]
     public static partial int BackwardStep(ContextHandle ctx, NativeStepFnArgs* args, int point, int batch, int nCot,
         int* positions, int* targets, int* contrastTargets, float* contrastLogits, float* dOut, float* scores);
+
+    [LibraryImport(NativeLibraryResolver.LibraryName, EntryPoint = "inq_seq2seq_step_scores")]
+    public static partial int Seq2SeqStepScores(ContextHandle ctx, NativeStepFnArgs* args, int nRows, int* batchIndex,
+        int* positions, int* targets, int* contrastTargets, float* contrastLogits, float* scores);
+
+    [LibraryImport(NativeLibraryResolver.LibraryName, EntryPoint = "inq_seq2seq_backward_step")]
+    public static partial int Seq2SeqBackwardStep(ContextHandle ctx, NativeStepFnArgs* args, int batch, int nCot,
+        int* positions, int* targets, int* contrastTargets, float* contrastLogits, float* dSrc, float* dTgt,
+        float* scores);
 }

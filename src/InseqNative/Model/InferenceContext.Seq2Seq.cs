@@ -190,3 +190,120 @@ public sealed unsafe partial class InferenceContext
         _cacheBatch = fillCache ? batch : -1;
     }
 }
+
+// Inseq's built-in step functions on the last encoder-decoder forward, computed natively (logits rows never leave the
+// arena); semantics equal the managed built-ins.
+public sealed unsafe partial class InferenceContext
+{
+    /// <summary>Step scores of rows (<paramref name="batchIndex"/>[i], target position <paramref name="positions"/>[i])
+    /// of the last encoder-decoder forward; the contrast is the row itself or <paramref name="contrastLogits"/> [n, V].</summary>
+    public float[] Seq2SeqStepScores(NativeStepFunction fn, StepFunctions.StepFunctionArgs args, int[] batchIndex,
+        int[] positions, int[] targets, int[]? contrastTargets = null, Tensor? contrastLogits = null)
+    {
+        ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+        if (_seq2seqBatch < 0) throw new InvalidOperationException("Seq2SeqStepScores needs a Seq2Seq forward first");
+        var native = NativeArgs(fn, args);
+        var n = batchIndex.Length;
+        if (positions.Length != n || targets.Length != n || (contrastTargets is not null && contrastTargets.Length != n))
+            throw new InvalidInputException($"batchIndex, positions, targets (and contrastTargets) must have {n} entries");
+        for (var i = 0; i < n; i++)
+            if ((uint)batchIndex[i] >= (uint)_seq2seqBatch || (uint)positions[i] >= (uint)_seq2seqTarget)
+                throw new InvalidInputException($"row ({batchIndex[i]}, {positions[i]}) is outside the last forward's {_seq2seqBatch}×{_seq2seqTarget} target positions");
+        CheckIds(targets);
+        if (contrastTargets is not null) CheckIds(contrastTargets);
+        if (contrastLogits is not null && contrastLogits.Length != (long)n * Vocab)
+            throw new InvalidInputException($"contrastLogits must be [{n}, {Vocab}], got [{string.Join(", ", contrastLogits.Shape)}]");
+        var scores = new float[n];
+        if (n == 0) return scores;
+        fixed (int* bi = batchIndex)
+        fixed (int* pos = positions)
+        fixed (int* tg = targets)
+        fixed (int* ct = contrastTargets)
+        fixed (float* cl = contrastLogits?.Data)
+        fixed (float* sc = scores)
+            NativeCheck.Ok(NativeMethods.Seq2SeqStepScores(_handle, &native, n, bi, pos, tg, ct, cl, sc), "inq_seq2seq_step_scores");
+        return scores;
+    }
+
+    /// <summary>
+    /// The attributed function's backward from the kept encoder-decoder forward with its dlogits formed natively
+    /// (see <see cref="BackwardStep"/>): returns source [B, K, S, hidden] and target [B, K, T, hidden] gradients and
+    /// the function's value per cotangent [B·K]. Chunked along K to the context's cotangent rows.
+    /// </summary>
+    public (Tensor Source, Tensor Target, float[] Scores) Seq2SeqBackwardStep(NativeStepFunction fn,
+        StepFunctions.StepFunctionArgs args, int[] positions, int[] targets, int[]? contrastTargets = null,
+        Tensor? contrastLogits = null)
+    {
+        ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+        if (_keptBatch < 0 || _keptSource < 0)
+            throw new InvalidOperationException("Seq2SeqBackwardStep needs a Seq2Seq forward kept for backward first");
+        var native = NativeArgs(fn, args);
+        if (fn == NativeStepFunction.TopPSize)
+            throw new InvalidInputException("top_p_size is a count and has no gradient: it can be a step score, not the attributed function");
+        if (fn == NativeStepFunction.KlDivergence && contrastLogits is null)
+            throw new InvalidInputException(
+                "kl_divergence as the attributed function compares two forwards: give the contrast distribution's logits " +
+                "(contrast_force_inputs), as Inseq requires");
+        int b = _keptBatch, s = _keptSource, t = _keptSeq;
+        if (positions.Length % b != 0 || targets.Length != positions.Length
+            || (contrastTargets is not null && contrastTargets.Length != positions.Length))
+            throw new InvalidInputException($"positions, targets (and contrastTargets) must have batch {b} × K entries");
+        var k = positions.Length / b;
+        for (var i = 0; i < positions.Length; i++)
+        {
+            if (positions[i] >= t) throw new InvalidInputException($"cotangent position {positions[i]} is beyond the kept target length {t}");
+            if (positions[i] >= 0 && ((uint)targets[i] >= (uint)Vocab || (contrastTargets is not null && (uint)contrastTargets[i] >= (uint)Vocab)))
+                throw new InvalidInputException($"target id at cotangent {i} is outside the vocabulary (size {Vocab})");
+        }
+        if (contrastLogits is not null && contrastLogits.Length != (long)positions.Length * Vocab)
+            throw new InvalidInputException($"contrastLogits must be [{positions.Length}, {Vocab}], got [{string.Join(", ", contrastLogits.Shape)}]");
+        if (MaxCotangents < b)
+            throw new InvalidInputException($"context holds {MaxCotangents} cotangent rows, fewer than the batch of {b}");
+        var source = Tensor.Zeros(b, k, s, Hidden);
+        var target = Tensor.Zeros(b, k, t, Hidden);
+        var scores = new float[b * k];
+        var chunk = Math.Max(1, MaxCotangents / b);
+        var pos = new int[b * chunk];
+        var tg = new int[b * chunk];
+        var ct = contrastTargets is null ? null : new int[b * chunk];
+        var cl = contrastLogits is null ? null : new float[(long)b * chunk * Vocab];
+        var sc = new float[b * chunk];
+        var srcBuf = new float[(long)b * chunk * s * Hidden];
+        var tgtBuf = new float[(long)b * chunk * t * Hidden];
+        for (var k0 = 0; k0 < k; k0 += chunk)
+        {
+            var kc = Math.Min(chunk, k - k0);
+            for (var bi = 0; bi < b; bi++)
+                for (var j = 0; j < kc; j++)
+                {
+                    int from = bi * k + k0 + j, to = bi * kc + j;
+                    pos[to] = positions[from];
+                    tg[to] = targets[from];
+                    if (ct is not null) ct[to] = contrastTargets![from];
+                    if (cl is not null) Array.Copy(contrastLogits!.Data, (long)from * Vocab, cl, (long)to * Vocab, Vocab);
+                }
+            fixed (int* pp = pos)
+            fixed (int* tp = tg)
+            fixed (int* cp = ct)
+            fixed (float* lp = cl)
+            fixed (float* sp = srcBuf)
+            fixed (float* dp = tgtBuf)
+            fixed (float* scp = sc)
+            {
+                var a = native;
+                NativeCheck.Ok(NativeMethods.Seq2SeqBackwardStep(_handle, &a, b, kc, pp, tp, cp, lp, sp, dp, scp),
+                    "inq_seq2seq_backward_step");
+            }
+            long sBlock = (long)s * Hidden, tBlock = (long)t * Hidden;
+            for (var bi = 0; bi < b; bi++)
+                for (var j = 0; j < kc; j++)
+                {
+                    int from = bi * kc + j, to = bi * k + k0 + j;
+                    Array.Copy(srcBuf, from * sBlock, source.Data, to * sBlock, sBlock);
+                    Array.Copy(tgtBuf, from * tBlock, target.Data, to * tBlock, tBlock);
+                    scores[to] = sc[from];
+                }
+        }
+        return (source, target, scores);
+    }
+}

@@ -1,3 +1,5 @@
+using InseqNative.Attribution;
+using InseqNative.StepFunctions;
 using InseqNative.Tests.Loading;
 
 namespace InseqNative.Tests.Native;
@@ -141,6 +143,42 @@ public class Seq2SeqGradientTests
                         $"{name} cached row {b} position {p}");
             }
             Assert.Throws<InvalidInputException>(() => ctx.Seq2SeqCacheStep([1]));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void Native_step_functions_equal_the_managed_reference_on_logits_rows(string name)
+    {
+        var (model, src, tgt) = Load(name);
+        using (model)
+        {
+            int s = src.Length, t = tgt.Length, v = model.Config.VocabSize;
+            var registry = new StepFunctionRegistry();
+            int[] positions = [0, 1, 2, 3];
+            int[] targets = [tgt[1], tgt[2], tgt[3], 3];
+            int[] contrast = [7, 8, 9, 10];
+            using var ctx = model.CreateContext(1, Math.Max(s, t), positions.Length);
+            var logits = ctx.Seq2SeqForward(1, src, null, tgt, null, keepForBackward: true)!;
+            foreach (var id in new[] { "probability", "entropy", "logit", "contrast_prob_diff", "crossentropy" })
+            {
+                var fn = registry.Get(id);
+                var objective = new StepObjective(fn, StepFunctionArgs.Default, positions, targets, contrast);
+                var scores = ctx.Seq2SeqStepScores(fn.Native!.Value, StepFunctionArgs.Default, [0, 0, 0, 0], positions,
+                    targets, contrast);
+                var dl = Tensor.Zeros(1, positions.Length, v);
+                for (var k = 0; k < positions.Length; k++)
+                {
+                    var row = logits.Slice(0, positions[k]);
+                    Assert.Equal(objective.Score(row, k), scores[k], 1e-5 * Math.Max(1, Math.Abs(scores[k])));
+                    objective.Gradient(row, k, dl.Slice(0, k));
+                }
+                var (ns, nt, ns2) = ctx.Seq2SeqBackwardStep(fn.Native!.Value, StepFunctionArgs.Default, positions, targets, contrast);
+                var (ms, mt) = ctx.Seq2SeqBackward(positions, dl);
+                TensorAssert(ns.Data, ms.Data, $"{name} {id} source gradients");
+                TensorAssert(nt.Data, mt.Data, $"{name} {id} target gradients");
+                Assert.Equal(scores, ns2);
+            }
         }
     }
 

@@ -4,8 +4,9 @@ namespace InseqNative.Attribution;
 /// The two strategies for encoder-decoder models. Every input row is [source rows; target rows] (see
 /// <see cref="SequencePlan.InputLength"/>), split at <see cref="StepObjective.SourceLength"/>; a step's gradient
 /// reaches the whole source (through cross-attention) and the target up to its logits position, so the sink gets
-/// prefix = source length + position + 1 rows. The objective runs on logits rows in managed code (the LM head rows
-/// cross the boundary; the encoder-decoder graph has no native step functions yet). Layer points are refused.
+/// prefix = source length + position + 1 rows. Built-in objectives run natively (inq_seq2seq_backward_step /
+/// _step_scores: logits rows never leave the arena); user step functions get logits rows in managed code. Layer
+/// points are refused.
 /// </summary>
 abstract class Seq2SeqRunner(TransformerModel model, int rowChunk, int cotangentCapacity)
     : StepRunner(model, rowChunk, cotangentCapacity)
@@ -41,6 +42,23 @@ abstract class Seq2SeqRunner(TransformerModel model, int rowChunk, int cotangent
         return grad;
     }
 
+    /// <summary>Native backward of a built-in objective: cotangent (r, j) is step steps[j] of forward row r.</summary>
+    protected static (Tensor Source, Tensor Target, float[] Scores) NativeSeq2SeqBackward(InferenceContext ctx,
+        StepObjective objective, int n, int[] steps)
+    {
+        var rows = NativeRows.Of(objective, n, steps, steps.Select(k => objective.Positions[k]).ToArray());
+        return ctx.Seq2SeqBackwardStep(objective.Function.Native!.Value, objective.Args, rows.Positions, rows.Targets,
+            rows.ContrastTargets, rows.ContrastRows);
+    }
+
+    /// <summary>Native scores of a built-in objective on the last forward: row r, step steps[j].</summary>
+    protected static float[] NativeSeq2SeqScores(InferenceContext ctx, StepObjective objective, int n, int[] steps)
+    {
+        var rows = NativeRows.Of(objective, n, steps, steps.Select(k => objective.Positions[k]).ToArray());
+        return ctx.Seq2SeqStepScores(objective.Function.Native!.Value, objective.Args, rows.Batch, rows.Positions,
+            rows.Targets, rows.ContrastTargets, rows.ContrastRows);
+    }
+
     public override float[][] StepAttention(Tensor embeddings, int[] positions) =>
         throw new InvalidOperationException("encoder-decoder attention is read by AttentionMethod from one forward");
 }
@@ -65,10 +83,23 @@ sealed class Seq2SeqFusedRunner(TransformerModel model, int rowChunk, int cotang
         {
             var n = Math.Min(rc, rows - r0);
             var (src, tgt) = Split(inputs, r0, n, s, t);
-            var logits = ctx.Seq2SeqForwardEmbeddings(src, null, tgt, null, LogitsMode.All, keepForBackward: true)!;
+            var native = objective.Function.Native is not null;
+            var logits = ctx.Seq2SeqForwardEmbeddings(src, null, tgt, null, native ? LogitsMode.None : LogitsMode.All,
+                keepForBackward: true);
             for (var k0 = 0; k0 < k; k0 += stepChunk)
             {
                 var kc = Math.Min(stepChunk, k - k0);
+                if (native)
+                {
+                    var (ns, nt, sc) = NativeSeq2SeqBackward(ctx, objective, n, Enumerable.Range(k0, kc).ToArray());
+                    for (var r = 0; r < n; r++)
+                        for (var j = 0; j < kc; j++)
+                        {
+                            var p = objective.Positions[k0 + j];
+                            sink(r0 + r, k0 + j, Joined(ns.Slice(r, j), nt.Slice(r, j), p, c), s + p + 1, sc[r * kc + j]);
+                        }
+                    continue;
+                }
                 var positions = new int[n * kc];
                 var dlogits = Tensor.Zeros(n, kc, v);
                 var scores = new double[n * kc];
@@ -77,7 +108,7 @@ sealed class Seq2SeqFusedRunner(TransformerModel model, int rowChunk, int cotang
                     {
                         var pos = objective.Positions[k0 + j];
                         positions[r * kc + j] = pos;
-                        var row = logits.Slice(r, pos);
+                        var row = logits!.Slice(r, pos);
                         scores[r * kc + j] = objective.Score(row, k0 + j);
                         objective.Gradient(row, k0 + j, dlogits.Slice(r, j));
                     }
@@ -103,6 +134,14 @@ sealed class Seq2SeqFusedRunner(TransformerModel model, int rowChunk, int cotang
         {
             var n = Math.Min(rc, rows - r0);
             var (src, tgt) = Split(inputs, r0, n, s, t);
+            if (objective.Function.Native is not null)
+            {
+                ctx.Seq2SeqForwardEmbeddings(src, null, tgt, null, LogitsMode.None);
+                var scores = NativeSeq2SeqScores(ctx, objective, n, Enumerable.Range(0, objective.Steps).ToArray());
+                for (var r = 0; r < n; r++)
+                    for (var k = 0; k < objective.Steps; k++) result[r0 + r, k] = scores[r * objective.Steps + k];
+                continue;
+            }
             var logits = ctx.Seq2SeqForwardEmbeddings(src, null, tgt, null)!;
             for (var r = 0; r < n; r++)
                 for (var k = 0; k < objective.Steps; k++)
@@ -133,6 +172,14 @@ sealed class Seq2SeqStepwiseRunner(TransformerModel model, int rowChunk, int cot
             {
                 var n = Math.Min(rc, rows - r0);
                 var (src, tgt) = Split(inputs, r0, n, s, pos + 1);
+                if (objective.Function.Native is not null)
+                {
+                    ctx.Seq2SeqForwardEmbeddings(src, null, tgt, null, LogitsMode.None, keepForBackward: true);
+                    var (ns, nt, sc) = NativeSeq2SeqBackward(ctx, objective, n, [step]);
+                    for (var r = 0; r < n; r++)
+                        sink(r0 + r, step, Joined(ns.Slice(r, 0), nt.Slice(r, 0), pos, c), s + pos + 1, sc[r]);
+                    continue;
+                }
                 var logits = ctx.Seq2SeqForwardEmbeddings(src, null, tgt, null, LogitsMode.All, keepForBackward: true)!;
                 var dlogits = Tensor.Zeros(n, 1, v);
                 var scores = new double[n];
@@ -163,6 +210,13 @@ sealed class Seq2SeqStepwiseRunner(TransformerModel model, int rowChunk, int cot
             {
                 var n = Math.Min(rc, rows - r0);
                 var (src, tgt) = Split(inputs, r0, n, s, pos + 1);
+                if (objective.Function.Native is not null)
+                {
+                    ctx.Seq2SeqForwardEmbeddings(src, null, tgt, null, LogitsMode.None);
+                    var sc = NativeSeq2SeqScores(ctx, objective, n, [step]);
+                    for (var r = 0; r < n; r++) result[r0 + r, step] = sc[r];
+                    continue;
+                }
                 var logits = ctx.Seq2SeqForwardEmbeddings(src, null, tgt, null)!;
                 for (var r = 0; r < n; r++) result[r0 + r, step] = objective.Score(logits.Slice(r, pos), step);
             }

@@ -47,7 +47,7 @@ public abstract class StepRunner
 
     /// <summary>The rows a native step-function call works on: (forward row r, step steps[j]) at positions[j],
     /// flattened r-major, with the step's target, contrast target and (host) contrast logits row.</summary>
-    readonly record struct NativeRows(int[] Batch, int[] Positions, int[] Targets, int[] ContrastTargets, Tensor? ContrastRows)
+    private protected readonly record struct NativeRows(int[] Batch, int[] Positions, int[] Targets, int[] ContrastTargets, Tensor? ContrastRows)
     {
         public static NativeRows Of(StepObjective objective, int n, int[] steps, int[] positions)
         {
