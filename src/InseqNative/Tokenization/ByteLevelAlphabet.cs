@@ -49,6 +49,32 @@ public static class ByteLevelAlphabet
         }
     }
 
+    /// <summary>Bytes of one token as tokenizers' ByteLevel decoder takes them: the table's bytes when every
+    /// character is in the table, else the token's own UTF-8 (an added token such as "a b").</summary>
+    public static void AppendTokenBytes(string token, List<byte> bytes)
+    {
+        foreach (char c in token)
+            if (!CharToByte.ContainsKey(c))
+            {
+                bytes.AddRange(Encoding.UTF8.GetBytes(token));
+                return;
+            }
+        foreach (char c in token)
+            bytes.Add(CharToByte[c]);
+    }
+
+    /// <summary>The byte-level string of <paramref name="text"/>: its UTF-8 bytes through the table
+    /// (" quick" → "Ġquick").</summary>
+    public static string ToByteLevel(string text)
+    {
+        byte[] utf8 = Encoding.UTF8.GetBytes(text);
+        return string.Create(utf8.Length, utf8, static (chars, bytes) =>
+        {
+            for (int i = 0; i < bytes.Length; i++)
+                chars[i] = ByteToChar[bytes[i]];
+        });
+    }
+
     /// <summary>Decodes bytes as Python's <c>bytes.decode("utf-8", errors="replace")</c>: each maximal invalid
     /// subsequence becomes one U+FFFD (the Unicode-recommended practice both runtimes follow).</summary>
     public static string DecodeUtf8Replacing(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);

@@ -1,19 +1,24 @@
 using System.Runtime.InteropServices;
 using System.Text;
-using Microsoft.ML.Tokenizers;
 using InseqNative.Loading;
 
 namespace InseqNative.Tokenization;
 
 /// <summary>
 /// GPT-2-style byte-level BPE (GPT2Tokenizer), reproducing transformers' slow tokenizer: the text is cut at added
-/// tokens (so "&lt;|endoftext|&gt;" written in the text becomes its id), every other piece is BPE-encoded by
-/// Microsoft.ML.Tokenizers' CodeGenTokenizer (verified to give Hugging Face's ids), and decoding maps the vocabulary
+/// tokens (so "&lt;|endoftext|&gt;" written in the text becomes its id), every other piece is cut by GPT-2's regex and
+/// BPE-encoded (<see cref="BytePairMerger"/>, checked against transformers' ids), and decoding maps the vocabulary
 /// characters back to bytes and decodes UTF-8 with U+FFFD replacement.
+/// From a tokenizer.json with a Split pre-tokenizer (Llama 3, Qwen2) it follows the fast tokenizer instead: the
+/// text between added tokens is NFC-normalized when asked, cut by the Split regex, and each piece is BPE-encoded on
+/// its own (whole if ignore_merges and the piece is a vocabulary token); the special tokens come from the
+/// TemplateProcessing post-processor unless tokenizer_config.json sets add_bos_token; decoding does not put spaces
+/// around added tokens.
 /// </summary>
 public sealed class ByteLevelBpeTokenizer : TextTokenizer
 {
-    private readonly CodeGenTokenizer _bpe;
+    private readonly BytePairMerger _bpe;
+    private readonly SplitPreTokenizer _split;
     private readonly string?[] _idToToken;
     private readonly Dictionary<string, int> _tokenToId;
     private readonly Dictionary<string, AddedToken> _addedByContent;
@@ -24,27 +29,35 @@ public sealed class ByteLevelBpeTokenizer : TextTokenizer
     private readonly bool _addBos;
     private readonly bool _addEos;
     private readonly bool _cleanUpDefault;
+    private readonly SplitByteLevelPipeline? _pipeline;
+    private readonly int[] _prefixIds, _suffixIds;
 
-    private ByteLevelBpeTokenizer(CodeGenTokenizer bpe, string?[] idToToken, Dictionary<string, int> tokenToId,
+    private ByteLevelBpeTokenizer(BytePairMerger bpe, string?[] idToToken, Dictionary<string, int> tokenToId,
         IReadOnlyList<AddedToken> addedTokens, SpecialTokens special, bool addPrefixSpace, bool addBos, bool addEos,
-        bool cleanUpDefault, int baseVocabSize)
+        bool cleanUpDefault, int baseVocabSize, SplitByteLevelPipeline? pipeline,
+        int[] prefixIds, int[] suffixIds)
         : base(special, addedTokens.Where(t => t.Special).Select(t => t.Id))
     {
         _bpe = bpe;
+        _split = pipeline?.Split ?? Gpt2Split;
         _idToToken = idToToken;
         _tokenToId = tokenToId;
         _addedTokens = addedTokens;
         _addedByContent = addedTokens.ToDictionary(t => t.Content, StringComparer.Ordinal);
         var namedSpecialIds = special.All.Select(t => t.Id).ToHashSet();
         // transformers' "legacy added tokens": added, not special; decode keeps their text verbatim and puts spaces
-        // around them (spaces_between_special_tokens).
-        _legacyAddedIds = addedTokens.Where(t => !t.Special && !namedSpecialIds.Contains(t.Id) && t.Id >= baseVocabSize)
-            .Select(t => t.Id).ToHashSet();
+        // around them (spaces_between_special_tokens). Fast tokenizers (the Split pipeline) do not.
+        _legacyAddedIds = pipeline is not null ? []
+            : addedTokens.Where(t => !t.Special && !namedSpecialIds.Contains(t.Id) && t.Id >= baseVocabSize)
+                .Select(t => t.Id).ToHashSet();
         _splitter = new AddedTokenSplitter(addedTokens);
         _addPrefixSpace = addPrefixSpace;
         _addBos = addBos;
         _addEos = addEos;
         _cleanUpDefault = cleanUpDefault;
+        _pipeline = pipeline;
+        _prefixIds = prefixIds;
+        _suffixIds = suffixIds;
     }
 
     public override int VocabSize => _idToToken.Length;
@@ -53,21 +66,11 @@ public sealed class ByteLevelBpeTokenizer : TextTokenizer
     /// <summary>Builds the tokenizer from a vocabulary (token → id, as vocab.json) and merges file bytes
     /// (merges.txt layout: an optional "#version" line, then "a b" per line).</summary>
     internal static ByteLevelBpeTokenizer Create(string sourceDescription, Dictionary<string, int> vocab,
-        byte[] vocabJsonUtf8, byte[] mergesUtf8, IEnumerable<AddedToken> modelAddedTokens,
-        TokenizerFolderSettings settings, ModelConfig? config, bool? addPrefixSpaceFromModelFile)
+        byte[] mergesUtf8, IEnumerable<AddedToken> modelAddedTokens,
+        TokenizerFolderSettings settings, ModelConfig? config, bool? addPrefixSpaceFromModelFile,
+        SplitByteLevelPipeline? pipeline = null)
     {
-        CodeGenTokenizer bpe;
-        try
-        {
-            using var vocabStream = new MemoryStream(vocabJsonUtf8, writable: false);
-            using var mergesStream = new MemoryStream(mergesUtf8, writable: false);
-            bpe = CodeGenTokenizer.Create(vocabStream, mergesStream, addPrefixSpace: false,
-                addBeginOfSentence: false, addEndOfSentence: false);
-        }
-        catch (Exception e) when (e is not InseqException)
-        {
-            throw new ModelLoadException(sourceDescription, $"cannot build the byte-level BPE tokenizer: {e.Message}", e);
-        }
+        BytePairMerger bpe = BytePairMerger.Create(sourceDescription, vocab, mergesUtf8);
 
         int baseVocabSize = vocab.Count == 0 ? 0 : vocab.Values.Max() + 1;
         var tokenToId = new Dictionary<string, int>(vocab, StringComparer.Ordinal);
@@ -106,8 +109,14 @@ public sealed class ByteLevelBpeTokenizer : TextTokenizer
                 AddToken(new AddedToken(content, cid, Special: true));
                 return new SpecialToken(content, cid);
             }
+            // The template's lone leading special token is the BOS of a fast tokenizer without settings.
+            if (role == "bos_token" && pipeline?.Template?.Before is [{ } first] && tokenToId.ContainsKey(first.Content))
+            {
+                AddToken(new AddedToken(first.Content, first.Id, Special: true));
+                return new SpecialToken(first.Content, first.Id);
+            }
             // GPT2Tokenizer's own defaults for bos/eos/unk.
-            if (role != "pad_token" && tokenToId.TryGetValue(Gpt2EndOfText, out int eot))
+            if (pipeline is null && role != "pad_token" && tokenToId.TryGetValue(Gpt2EndOfText, out int eot))
             {
                 AddToken(new AddedToken(Gpt2EndOfText, eot, Special: true));
                 return new SpecialToken(Gpt2EndOfText, eot);
@@ -138,16 +147,43 @@ public sealed class ByteLevelBpeTokenizer : TextTokenizer
         foreach (AddedToken token in added)
             idToToken[token.Id] ??= token.Content;
 
+        (int[] prefix, int[] suffix) = pipeline is null ? ([], []) : TemplateIds(pipeline, settings, special);
         return new ByteLevelBpeTokenizer(bpe, idToToken, tokenToId, added.AsReadOnly(), special,
             settings.AddPrefixSpace ?? addPrefixSpaceFromModelFile ?? false, settings.AddBosToken, settings.AddEosToken,
-            settings.CleanUpTokenizationSpaces, baseVocabSize);
+            settings.CleanUpTokenizationSpaces, baseVocabSize, pipeline, prefix, suffix);
+    }
+
+    /// <summary>Ids put around the text: the template's, except that add_bos_token / add_eos_token written in
+    /// tokenizer_config.json decide about BOS / EOS (LlamaTokenizerFast rebuilds its template from them).</summary>
+    private static (int[] Prefix, int[] Suffix) TemplateIds(SplitByteLevelPipeline pipeline, TokenizerFolderSettings settings,
+        SpecialTokens special)
+    {
+        var prefix = pipeline.Template?.Before.Select(t => t.Id).ToList() ?? [];
+        var suffix = pipeline.Template?.After.Select(t => t.Id).ToList() ?? [];
+        if (settings.AddBosTokenSetting is { } addBos && special.Bos is { } bos)
+        {
+            prefix.Remove(bos.Id);
+            if (addBos)
+                prefix.Insert(0, bos.Id);
+        }
+        if (settings.AddEosToken && special.Eos is { } eos && !suffix.Contains(eos.Id))
+            suffix.Add(eos.Id);
+        return ([.. prefix], [.. suffix]);
     }
 
     private const string Gpt2EndOfText = "<|endoftext|>";
 
+    /// <summary>GPT-2's pre-tokenization (encoder.py's pattern, tokenizers' ByteLevel use_regex).</summary>
+    private static readonly SplitPreTokenizer Gpt2Split = new(new System.Text.RegularExpressions.Regex(
+        @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+",
+        System.Text.RegularExpressions.RegexOptions.CultureInvariant));
+
+
     public override int[] Encode(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        if (_pipeline is not null)
+            return EncodeSplit(text, _pipeline);
         var ids = new List<int>(text.Length / 3 + 2);
         if (_addBos && BosTokenId is { } bos)
             ids.Add(bos);
@@ -158,11 +194,30 @@ public sealed class ByteLevelBpeTokenizer : TextTokenizer
             if (segment.Token is { } token)
                 ids.Add(token.Id);
             else
-                ids.AddRange(_bpe.EncodeToIds(segment.Text, addPrefixSpace: false, addBeginningOfSentence: false,
-                    addEndOfSentence: false, considerPreTokenization: true, considerNormalization: true));
+                foreach (string piece in _split.Split(segment.Text))
+                    _bpe.Encode(piece, ignoreMerges: false, ids);
         }
         if (_addEos && EosTokenId is { } eos)
             ids.Add(eos);
+        return [.. ids];
+    }
+
+    private int[] EncodeSplit(string text, SplitByteLevelPipeline pipeline)
+    {
+        var ids = new List<int>(text.Length / 3 + 2 + _prefixIds.Length + _suffixIds.Length);
+        ids.AddRange(_prefixIds);
+        foreach (AddedTokenSplitter.Segment segment in _splitter.Split(text))
+        {
+            if (segment.Token is { } token)
+            {
+                ids.Add(token.Id);
+                continue;
+            }
+            string normalized = pipeline.NfcNormalize ? NfcNormalizer.Normalize(segment.Text) : segment.Text;
+            foreach (string piece in _split.Split(normalized))
+                _bpe.Encode(piece, pipeline.IgnoreMerges, ids);
+        }
+        ids.AddRange(_suffixIds);
         return [.. ids];
     }
 
@@ -179,6 +234,10 @@ public sealed class ByteLevelBpeTokenizer : TextTokenizer
             {
                 FlushBytes();
                 pieces.Add(token);
+            }
+            else if (_pipeline is not null)
+            {
+                ByteLevelAlphabet.AppendTokenBytes(token, bytes);
             }
             else
             {

@@ -47,7 +47,8 @@ public static class TokenizerLoader
     /// reads); the encoder-decoder tokenizers (T5 from spiece.model, Marian from source.spm + target.spm +
     /// vocab.json, M2M100 from sentencepiece.bpe.model + vocab.json, chosen by tokenizer_class, config.json's
     /// model_type or the files present; these are <see cref="Seq2SeqTokenizer"/>s); Llama's SentencePiece BPE from
-    /// tokenizer.model; else byte-level BPE from tokenizer.json alone. Special tokens come from
+    /// tokenizer.model; else byte-level BPE from tokenizer.json alone (GPT-2's ByteLevel pre-tokenizer, or the
+    /// Split regex + ByteLevel pipeline of Llama 3 and Qwen2, see <see cref="TokenizerJsonPipeline"/>). Special tokens come from
     /// tokenizer_config.json, special_tokens_map.json and added tokens, with <paramref name="config"/>'s ids as a
     /// fallback.
     /// </summary>
@@ -151,7 +152,7 @@ public static class TokenizerLoader
         if (settings.TokenizerClass is { } cls && OtherByteLevelClasses.Contains(cls))
             throw new UnsupportedModelException(folder,
                 $"{cls} splits text with its own pre-tokenization rules (not GPT-2's), which are not supported yet");
-        return ByteLevelBpeTokenizer.Create(vocabPath, vocab, vocabBytes, mergesBytes, [], settings, config,
+        return ByteLevelBpeTokenizer.Create(vocabPath, vocab, mergesBytes, [], settings, config,
             addPrefixSpaceFromModelFile: null);
     }
 
@@ -166,7 +167,7 @@ public static class TokenizerLoader
             string type = modelReader.GetString("type") ?? (modelReader.Has("merges") ? "BPE" : "unknown");
             if (type != "BPE")
                 throw new UnsupportedModelException(path, $"tokenizer model type '{type}' is not supported yet (supported: byte-level BPE)");
-            bool addPrefixSpace = CheckByteLevel(reader, modelReader, path);
+            SplitByteLevelPipeline? pipeline = TokenizerJsonPipeline.Read(reader, modelReader, path, out bool addPrefixSpace);
 
             if (!modelReader.TryGet("vocab", out JsonElement vocabElement) || vocabElement.ValueKind != JsonValueKind.Object)
                 throw new ModelLoadException(path, "model.vocab must be an object of token → id");
@@ -190,35 +191,9 @@ public static class TokenizerLoader
             }
 
             TokenizerFolderSettings settings = TokenizerFolderSettings.Load(folder);
-            return ByteLevelBpeTokenizer.Create(path, vocab, vocabBytes, mergesBytes, added, settings, config, addPrefixSpace);
+            return ByteLevelBpeTokenizer.Create(path, vocab, mergesBytes, added, settings, config, addPrefixSpace, pipeline);
         }
     }
-
-    /// <summary>CodeGenTokenizer applies GPT-2's split regex and byte mapping; accept only tokenizer.json files that
-    /// ask for exactly that, so a different pipeline never silently produces different ids.</summary>
-    private static bool CheckByteLevel(JsonFileReader root, JsonFileReader model, string path)
-    {
-        if (root.TryGet("normalizer", out JsonElement normalizer))
-            throw new UnsupportedModelException(path,
-                $"normalizer '{TypeOf(normalizer)}' is not supported yet (byte-level BPE without a normalizer is)");
-        if (!root.TryGet("pre_tokenizer", out JsonElement pre) || TypeOf(pre) != "ByteLevel")
-            throw new UnsupportedModelException(path,
-                $"pre_tokenizer '{(root.TryGet("pre_tokenizer", out pre) ? TypeOf(pre) : "none")}' is not supported yet (supported: ByteLevel with GPT-2's split rules; " +
-                "Llama-3 and Qwen2 style Split + ByteLevel pipelines are not)");
-        var preReader = new JsonFileReader(path, pre);
-        if (preReader.GetBool("use_regex") == false)
-            throw new UnsupportedModelException(path, "ByteLevel pre_tokenizer with use_regex=false is not supported yet");
-        if (model.GetBool("byte_fallback") == true)
-            throw new UnsupportedModelException(path, "BPE byte_fallback is not supported for byte-level BPE");
-        if (!string.IsNullOrEmpty(model.GetString("continuing_subword_prefix"))
-            || !string.IsNullOrEmpty(model.GetString("end_of_word_suffix")))
-            throw new UnsupportedModelException(path, "BPE continuing_subword_prefix / end_of_word_suffix are not supported");
-        return preReader.GetBool("add_prefix_space") ?? false;
-    }
-
-    private static string TypeOf(JsonElement element) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty("type", out JsonElement t)
-            && t.ValueKind == JsonValueKind.String ? t.GetString()! : element.ValueKind.ToString();
 
     /// <summary>merges.txt bytes from model.merges, which newer files write as [a, b] pairs and older ones as "a b".</summary>
     private static byte[] BuildMergesFile(JsonFileReader model, string path)
