@@ -82,7 +82,7 @@ public sealed class AttributionModel : IDisposable
         var method = MethodRegistry.Get(options.Method ?? DefaultMethod);
         var methodOptions = options.MethodOptions ?? method.DefaultOptions;
         var (strategy, reason) = ChooseStrategy(options);
-        var (rowChunk, cotangents) = SizeChunks(plans.Max(p => p.Length), plans.Max(p => p.Steps), methodOptions, options);
+        var (rowChunk, cotangents) = SizeChunks(plans.Max(p => Math.Max(p.Length, p.SourceOffset)), plans.Max(p => p.Steps), methodOptions, options);
         var runner = StepRunner.Create(strategy, Model, rowChunk, cotangents);
         var attributor = new SequenceAttributor(Model, StepFunctions, options, method, methodOptions, runner);
         var sequences = new List<FeatureAttributionSequenceOutput>();
