@@ -25,9 +25,12 @@ struct S2SLayout {
   size_t t_qkv, t_att, t_x, t_y, t_s, t_ff, t_m, t_r;  // cache-step scratch [batch, .]
   // Backward (R = max_cotangents rows of max_seq positions): gradient streams of the decoder, of the encoder output
   // and of the encoder, sublayer scratch, attention scratch [R, H, T], the LM head's input gradient [R, C].
-  size_t g_dec, g_enc, g_src, d1, d2, dqkv, dattn, dkv, dff, dact, scratch, dfinal;
+  // The decoder's rows are packed per cotangent (positions 0 .. its position); dfull_* hold the attention backward's
+  // full-layout [R, T, .] inputs and outputs.
+  size_t g_dec, g_enc, g_src, d1, d2, dqkv, dattn, dkv, dff, dact, scratch, dfinal, dfull_a, dfull_qkv;
   // Integer tables: positions, staged ids / masks, full-length row maps (cotangent r owns rows r*T .. r*T+T-1).
   size_t pos, src_ids, src_mask, tgt_ids, tgt_mask, enc_start, enc_owner, dec_start, dec_owner, step_ids;
+  size_t dec_full_idx, dec_packed_idx;  // packed <-> full decoder row gather tables
 };
 
 // Byte offsets into the arena. Per-layer buffers have `layer_slots` copies (n_layer when the context can keep a

@@ -258,6 +258,53 @@ RowMap full_map(Context* ctx, size_t start_off, size_t owner_off, int R, int n_c
   return RowMap{R, R * T, n_cot, T, ctx->buf<int32_t>(start_off), ctx->buf<int32_t>(owner_off)};
 }
 
+// The decoder's gradient rows packed per cotangent, as the decoder-only graph does: cotangent r owns its positions
+// 0 .. positions[r] only (causality makes the later rows exactly zero); a dead cotangent (position < 0) owns one zero
+// row. Alongside, the gather tables between this packing and the full [R, T] layout the attention ops work in:
+// to_full[r * T + t] = packed row (or `rows`, the zero row after the packed ones), to_packed[n] = r * T + t.
+struct PackedRows {
+  RowMap map;
+  const int32_t *to_full, *to_packed;
+};
+
+PackedRows packed_rows(Context* ctx, const int32_t* positions, int R, int n_cot, int T) {
+  const S2SLayout& S = ctx->L.s2s;
+  int32_t *start = ctx->hbuf(S.dec_start), *owner = ctx->hbuf(S.dec_owner);
+  int32_t *to_full = ctx->hbuf(S.dec_full_idx), *to_packed = ctx->hbuf(S.dec_packed_idx);
+  int n = 0;
+  for (int r = 0; r < R; ++r) {
+    start[r] = n;
+    const int len = positions[r] >= 0 ? positions[r] + 1 : 1;
+    for (int t = 0; t < len; ++t, ++n) {
+      owner[n] = r;
+      to_packed[n] = r * T + t;
+    }
+  }
+  start[R] = n;
+  for (int r = 0; r < R; ++r) {
+    const int len = start[r + 1] - start[r];
+    for (int t = 0; t < T; ++t) to_full[r * T + t] = t < len ? start[r] + t : n;
+  }
+  ctx->push_ints(S.dec_start, R + 1);
+  ctx->push_ints(S.dec_owner, n);
+  ctx->push_ints(S.dec_full_idx, (int64_t)R * T);
+  ctx->push_ints(S.dec_packed_idx, n);
+  return PackedRows{RowMap{R, n, n_cot, T, ctx->buf<int32_t>(S.dec_start), ctx->buf<int32_t>(S.dec_owner)},
+                    ctx->buf<int32_t>(S.dec_full_idx), ctx->buf<int32_t>(S.dec_packed_idx)};
+}
+
+// packed [rows + 1, width] (the extra row is zeroed here) -> full [R * T, width].
+void expand(Context* ctx, const PackedRows& p, float* full, float* packed, int width) {
+  const int64_t rows = p.map.rows;
+  ctx->queue->zero(packed + rows * width, sizeof(float) * width);
+  ctx->queue->gather_rows(full, packed, p.to_full, (int64_t)p.map.R * p.map.T_saved, width);
+}
+
+// full [R * T, width] -> packed [rows, width].
+void compact(Context* ctx, const PackedRows& p, float* packed, const float* full, int width) {
+  ctx->queue->gather_rows(packed, full, p.to_packed, p.map.rows, width);
+}
+
 }  // namespace
 
 void seq2seq_layout_floats(S2SLayout& S, const Model* m, int max_batch, int max_seq, int max_cot, size_t& off) {
@@ -319,13 +366,15 @@ void seq2seq_layout_floats(S2SLayout& S, const Model* m, int max_batch, int max_
   S.t_ff = take(off, B * sh.FF, 4);
   S.t_m = take(off, B, 4);
   S.t_r = take(off, B, 4);
-  S.g_dec = take(off, rt * C, 4);
+  S.g_dec = take(off, (rt + 1) * C, 4);  // packed decoder rows + the zero row expansions read
   S.g_enc = take(off, rt * C, 4);
   S.g_src = take(off, rt * C, 4);
   S.d1 = take(off, rt * C, 4);
   S.d2 = take(off, rt * C, 4);
   S.dqkv = take(off, rt * 3 * A, 4);
-  S.dattn = take(off, rt * A, 4);
+  S.dattn = take(off, (rt + 1) * A, 4);
+  S.dfull_a = take(off, rt * A, 4);
+  S.dfull_qkv = take(off, rt * 3 * A, 4);
   S.dkv = take(off, rt * 2 * A, 4);
   S.dff = take(off, rt * sh.FF, 4);
   S.dact = take(off, rt * sh.I, 4);
@@ -345,6 +394,8 @@ void seq2seq_layout_ints(S2SLayout& S, const Model* m, int max_batch, int max_se
   S.enc_owner = take(off, rt, 4);
   S.dec_start = take(off, R + 1, 4);
   S.dec_owner = take(off, rt, 4);
+  S.dec_full_idx = take(off, rt, 4);
+  S.dec_packed_idx = take(off, rt, 4);
   S.step_ids = take(off, max_batch, 4);
 }
 
@@ -514,15 +565,17 @@ void seq2seq_backward_core(Context* ctx, int batch, int n_cot, const int32_t* po
   float* dfinal = ctx->buf(S.dfinal);
   ops.matmul_backward_input(dfinal, dl, m->lm_head, R, C, V, 1, ws);
   if (tied_t5(c)) ops.scale_add_forward(dfinal, dfinal, t5_head_scale(c) - 1.0f, dfinal, (int64_t)R * C);
-  float* g = ctx->buf(S.g_dec);
-  q.zero(g, sizeof(float) * (size_t)R * Tt * C);
   for (int r = 0; r < R; ++r)
-    if (positions[r] >= 0) q.copy(g + ((int64_t)r * Tt + positions[r]) * C, dfinal + (int64_t)r * C, sizeof(float) * C);
+    if (positions[r] < 0) q.zero(dfinal + (int64_t)r * C, sizeof(float) * C);
+  const PackedRows packed = packed_rows(ctx, positions, R, n_cot, Tt);
+  const RowMap& dmap = packed.map;
+  float* g = ctx->buf(S.g_dec);  // decoder gradient stream, packed rows
+  ops.cotangent_scatter(g, dfinal, dmap, C);
 
-  const RowMap dmap = full_map(ctx, S.dec_start, S.dec_owner, R, n_cot, Tt);
   const RowMap emap = full_map(ctx, S.enc_start, S.enc_owner, R, n_cot, Ts);
-  const int64_t rt = (int64_t)R * Tt, rs = (int64_t)R * Ts;
+  const int64_t rd = dmap.rows, rs = (int64_t)R * Ts;
   float *dqkv = ctx->buf(S.dqkv), *dattn = ctx->buf(S.dattn), *dkv = ctx->buf(S.dkv), *scr = ctx->buf(S.scratch);
+  float *dfull_a = ctx->buf(S.dfull_a), *dfull_qkv = ctx->buf(S.dfull_qkv);
   float *dff = ctx->buf(S.dff), *dact = ctx->buf(S.dact);
   float* g_enc = ctx->buf(S.g_enc);
   float* g_src = ctx->buf(S.g_src);
@@ -549,25 +602,43 @@ void seq2seq_backward_core(Context* ctx, int batch, int n_cot, const int32_t* po
     };
   };
 
+  // The decoder's self-attention backward works in the full layout: expand the packed rows, compact the result.
+  auto dec_self_b = [&](const Seq2SeqLayerWeights& w, const Block& b) {
+    return [&](const float* dy, float* dx) {
+      ops.matmul_backward_input(dattn, dy, w.self_o_w, (int)rd, A, C, 1, ws);
+      expand(ctx, packed, dfull_a, dattn, A);
+      ops.cross_attention_backward(dfull_qkv, dfull_qkv + A, scr, dfull_a, b.qkv, b.qkv + A, b.att, R, n_cot, Tt, Tt,
+                                   A, H, 3 * A, 3 * A, sh.scale);
+      compact(ctx, packed, dqkv, dfull_qkv, 3 * A);
+      ops.matmul_backward_input(dx, dqkv, w.self_qkv_w, (int)rd, C, 3 * A, 1, ws);
+    };
+  };
+
   if (sh.pre) {  // the final decoder norm: g is d(normed output) on entry
     norm_bwd(ctx, ctx->buf(S.d2), g, ctx->buf(S.dec_res), m->dec_norm_w, ctx->buf(S.dec_m), ctx->buf(S.dec_r), dmap);
-    q.copy(g, ctx->buf(S.d2), sizeof(float) * (size_t)rt * C);
+    q.copy(g, ctx->buf(S.d2), sizeof(float) * (size_t)rd * C);
   }
   for (int l = c.n_layer - 1; l >= 0; --l) {
     const Block b = block(ctx, 1, l);
     const Seq2SeqLayerWeights& w = m->dec_layers[l];
     sublayer_bwd(ctx, sh, g, sh.pre ? b.h2 : b.s3, b.m3, b.r3, w.ln3_w, dmap, mlp_b(w, b, dmap));
     sublayer_bwd(ctx, sh, g, sh.pre ? b.h1 : b.s2, b.m2, b.r2, w.ln2_w, dmap, [&](const float* dy, float* dx) {
-      ops.matmul_backward_input(dattn, dy, w.cross_o_w, (int)rt, A, C, 1, ws);
-      ops.cross_attention_backward(dqkv, dkv, scr, dattn, b.cq, b.ckv, b.catt, R, n_cot, Tt, Ts, A, H, A, 2 * A,
+      ops.matmul_backward_input(dattn, dy, w.cross_o_w, (int)rd, A, C, 1, ws);
+      expand(ctx, packed, dfull_a, dattn, A);
+      ops.cross_attention_backward(dfull_qkv, dkv, scr, dfull_a, b.cq, b.ckv, b.catt, R, n_cot, Tt, Ts, A, H, A, 2 * A,
                                    sh.scale);
-      ops.matmul_backward_input(dx, dqkv, w.cross_q_w, (int)rt, C, A, 1, ws);
+      compact(ctx, packed, dqkv, dfull_qkv, A);
+      ops.matmul_backward_input(dx, dqkv, w.cross_q_w, (int)rd, C, A, 1, ws);
       ops.matmul_backward_input(g_src, dkv, w.cross_kv_w, (int)rs, C, 2 * A, 1, ws);
       ops.residual_forward(g_enc, g_enc, g_src, rs * C);
     });
-    sublayer_bwd(ctx, sh, g, sh.pre ? b.x : b.s1, b.m1, b.r1, w.ln1_w, dmap, self_b(w, b, dmap, Tt));
+    sublayer_bwd(ctx, sh, g, sh.pre ? b.x : b.s1, b.m1, b.r1, w.ln1_w, dmap, dec_self_b(w, b));
   }
-  if (d_tgt) q.download(d_tgt, g, sizeof(float) * (size_t)rt * C);
+  if (d_tgt) {  // back to the caller's full [R, T, C] layout (zeros after each cotangent's position)
+    float* full = ctx->buf(S.d1);
+    expand(ctx, packed, full, g, C);
+    q.download(d_tgt, full, sizeof(float) * (size_t)R * Tt * C);
+  }
 
   if (d_src) {
     // The pre-norm final norm: g_enc is d(normed encoder output); its backward gives d(enc_res).

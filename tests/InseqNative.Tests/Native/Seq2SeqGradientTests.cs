@@ -89,6 +89,26 @@ public class Seq2SeqGradientTests
 
     [Theory]
     [MemberData(nameof(Models))]
+    public void A_negative_position_is_a_zero_cotangent(string name)
+    {
+        var (model, src, tgt) = Load(name);
+        using (model)
+        {
+            int s = src.Length, t = tgt.Length, v = model.Config.VocabSize;
+            using var ctx = model.CreateContext(1, Math.Max(s, t), 3);
+            ctx.Seq2SeqForward(1, src, null, tgt, null, LogitsMode.None, keepForBackward: true);
+            var dl = new Tensor(RandomRow(3 * v, 5), 1, 3, v);
+            var (gs, gt) = ctx.Seq2SeqBackward([2, -1, 1], dl);
+            Assert.All(gs.Slice(0, 1).ToArray(), g => Assert.Equal(0f, g));
+            Assert.All(gt.Slice(0, 1).ToArray(), g => Assert.Equal(0f, g));
+            var (one, oneT) = ctx.Seq2SeqBackward([1], new Tensor(dl.Slice(0, 2).ToArray(), 1, 1, v));
+            TensorAssert(gs.Slice(0, 2).ToArray(), one.Data, $"{name} live cotangent after a dead one");
+            TensorAssert(gt.Slice(0, 2).ToArray(), oneT.Data, $"{name} live target gradient after a dead one");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
     public void Right_padding_changes_neither_logits_nor_gradients(string name)
     {
         var (model, src, tgt) = Load(name);
