@@ -18,9 +18,10 @@ void rmsnorm_forward(float* out, float* rstd, const float* x, const float* w, in
 void rmsnorm_backward(float* dx, const float* dy, const float* x, const float* w, const float* rstd, RowMap map,
                       int C);
 
-void rope_forward(float* out, const float* x, const int32_t* pos, int N, int W, int n_heads, int hd, float theta);
-void rope_backward(float* dx, const float* dy, const int32_t* pos, RowMap map, int W, int n_heads, int hd,
-                   float theta);
+void rope_forward(float* out, const float* x, const int32_t* pos, const float* inv_freq, int N, int W, int n_heads,
+                  int hd, float theta);
+void rope_backward(float* dx, const float* dy, const int32_t* pos, const float* inv_freq, RowMap map, int W,
+                   int n_heads, int hd, float theta);
 
 size_t matmul_workspace_floats();
 void matmul_forward(float* out, const float* x, const float* w, const float* bias, int N, int K, int M, int transB,

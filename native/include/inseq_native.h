@@ -39,7 +39,8 @@ extern "C" {
                             seq2seq decoding (INQ_FWD_FILL_CACHE, inq_seq2seq_cache_step), seq2seq step functions
                             (inq_seq2seq_step_scores, inq_seq2seq_backward_step); ops gated_act_* (was
                             swiglu_*), relative_position_bias, cross_attention bias, sinusoidal layout;
-                            LLAMA sliding_window (Mistral), ops window_attention_forward, attention_decode */
+                            LLAMA sliding_window (Mistral), ops window_attention_forward, attention_decode;
+                            LLAMA rope_inv_freq_table (rope_scaling), rope ops' optional inv_freq input */
 
 /* ---------------------------------------------------------------- status codes */
 typedef enum inq_status {
@@ -129,6 +130,8 @@ typedef struct inq_model_config {
   int32_t sliding_window;   /* LLAMA (Mistral): query i sees key j only if i - j < sliding_window (sequence index,
                                transformers 4.38's mask), in forwards and KV-cached steps; 0 = no window. Other
                                archs: 0 */
+  int32_t rope_inv_freq_table; /* LLAMA: 1 = rotary frequencies come from the tensor "rope.inv_freq" [head_dim / 2]
+                               set by the caller (rope_scaling linear / llama3), 0 = theta^(-2i/head_dim). Others 0 */
 } inq_model_config;
 
 typedef struct inq_model inq_model;
@@ -430,9 +433,10 @@ INQ_API int32_t inq_cache_length(inq_context* ctx, int32_t* out_len);
  *                           | extra_scale   (keys 0..n_keys-1, n_keys <= S; window as above)
  *   "rmsnorm_forward"       N,C             | x[N,C], w[C] -> y[N,C], rstd[N]  | eps
  *   "rmsnorm_backward"      N,C             | dy[N,C], x[N,C], w[C], rstd[N] -> dx[N,C]
- *   "rope_forward"          N,W,n_heads,hd  | x[N,W], pos(int32)[N] -> y[N,W]  | theta   (first n_heads*hd columns
- *                           rotated, Hugging Face rotate_half pairs (i, i + hd/2); the rest copied)
- *   "rope_backward"         N,W,n_heads,hd  | dy[N,W], pos(int32)[N] -> dx[N,W]  | theta
+ *   "rope_forward"          N,W,n_heads,hd  | x[N,W], pos(int32)[N], inv_freq[hd/2] or NULL -> y[N,W]  | theta
+ *                           (first n_heads*hd columns rotated, Hugging Face rotate_half pairs (i, i + hd/2) by
+ *                           pos * inv_freq[i] in fp32; NULL: inv_freq[i] = theta^(-2i/hd); the rest copied)
+ *   "rope_backward"         N,W,n_heads,hd  | dy[N,W], pos(int32)[N], inv_freq[hd/2] or NULL -> dx[N,W]  | theta
  *   "gated_act_forward"     N,I,kind        | gu[N,2I] (gate | up) -> y[N,I]   (act(gate) * up, kind: inq_activation;
  *                           SwiGLU = INQ_ACT_SILU, T5's gated-gelu = INQ_ACT_GELU_TANH)
  *   "gated_act_backward"    N,I,kind        | dy[N,I], gu[N,2I] -> dgu[N,2I]

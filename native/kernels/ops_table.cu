@@ -39,12 +39,13 @@ void op_rmsnorm_backward(float* dx, const float* dy, const float* x, const float
                          int C) {
   rmsnorm_backward(dx, dy, x, w, rstd, map, C, stream());
 }
-void op_rope_forward(float* out, const float* x, const int32_t* pos, int N, int W, int n_heads, int hd, float theta) {
-  rope_forward(out, x, pos, N, W, n_heads, hd, theta, stream());
+void op_rope_forward(float* out, const float* x, const int32_t* pos, const float* inv_freq, int N, int W, int n_heads,
+                     int hd, float theta) {
+  rope_forward(out, x, pos, inv_freq, N, W, n_heads, hd, theta, stream());
 }
-void op_rope_backward(float* dx, const float* dy, const int32_t* pos, RowMap map, int W, int n_heads, int hd,
-                      float theta) {
-  rope_backward(dx, dy, pos, map, W, n_heads, hd, theta, stream());
+void op_rope_backward(float* dx, const float* dy, const int32_t* pos, const float* inv_freq, RowMap map, int W,
+                      int n_heads, int hd, float theta) {
+  rope_backward(dx, dy, pos, inv_freq, map, W, n_heads, hd, theta, stream());
 }
 void op_matmul_forward(float* out, const float* x, const float* w, const float* bias, int N, int K, int M, int transB,
                        const Workspace& ws) {

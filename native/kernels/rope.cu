@@ -8,8 +8,8 @@ namespace {
 // BACKWARD: rotate by the negated angle (the transpose) and read the position of the gradient row's saved row.
 // out may alias x: every pair is read and written by one thread.
 template <bool BACKWARD>
-__global__ void rope_kernel(float* out, const float* x, const int32_t* pos, RowMap map, int W, int n_heads, int hd,
-                            float theta) {
+__global__ void rope_kernel(float* out, const float* x, const int32_t* pos, const float* inv_freq, RowMap map, int W,
+                            int n_heads, int hd, float theta) {
   extern __shared__ float angles[];  // cos[half] | sin[half]
   const int half = hd / 2;
   const int64_t n = blockIdx.x;
@@ -18,7 +18,7 @@ __global__ void rope_kernel(float* out, const float* x, const int32_t* pos, RowM
   float* sn = angles + half;
   for (int i = threadIdx.x; i < half; i += blockDim.x) {
     const float e = (float)(2 * i) / (float)hd;
-    const float inv = 1.0f / (float)pow((double)theta, (double)e);
+    const float inv = inv_freq ? inv_freq[i] : 1.0f / (float)pow((double)theta, (double)e);
     const double a = (double)((float)p * inv);
     cs[i] = (float)cos(a);
     sn[i] = (float)sin(a);
@@ -40,19 +40,19 @@ __global__ void rope_kernel(float* out, const float* x, const int32_t* pos, RowM
 
 }  // namespace
 
-void rope_forward(float* out, const float* x, const int32_t* pos, int N, int W, int n_heads, int hd, float theta,
-                  cudaStream_t stream) {
+void rope_forward(float* out, const float* x, const int32_t* pos, const float* inv_freq, int N, int W, int n_heads,
+                  int hd, float theta, cudaStream_t stream) {
   if (N <= 0) return;
   const size_t shared = sizeof(float) * (size_t)hd;
-  rope_kernel<false><<<N, 128, shared, stream>>>(out, x, pos, RowMap{}, W, n_heads, hd, theta);
+  rope_kernel<false><<<N, 128, shared, stream>>>(out, x, pos, inv_freq, RowMap{}, W, n_heads, hd, theta);
   CUDA_CHECK_LAUNCH();
 }
 
-void rope_backward(float* dx, const float* dy, const int32_t* pos, RowMap map, int W, int n_heads, int hd,
-                   float theta, cudaStream_t stream) {
+void rope_backward(float* dx, const float* dy, const int32_t* pos, const float* inv_freq, RowMap map, int W,
+                   int n_heads, int hd, float theta, cudaStream_t stream) {
   if (map.rows <= 0) return;
   const size_t shared = sizeof(float) * (size_t)hd;
-  rope_kernel<true><<<map.rows, 128, shared, stream>>>(dx, dy, pos, map, W, n_heads, hd, theta);
+  rope_kernel<true><<<map.rows, 128, shared, stream>>>(dx, dy, pos, inv_freq, map, W, n_heads, hd, theta);
   CUDA_CHECK_LAUNCH();
 }
 

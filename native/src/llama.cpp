@@ -1,6 +1,7 @@
 // The Llama block (LlamaDecoderLayer; Mistral's and Qwen2's are the same graph): RMSNorm before attention and MLP,
 // q | k | v as one GEMM over the packed Linear weights, rotary positions on q and k, grouped-query causal attention
 // (the cache keeps the rotated keys, as transformers' does), o_proj, SwiGLU MLP (gate | up as one GEMM, down).
+// rope_scaling (linear, llama3) reaches the rotary op as the model's inv_freq table (NULL: theta-based).
 // Biases only where the config has them. Mistral's sliding window masks keys sliding_window or more positions back
 // (by sequence index, in the full forward and the cached decode step alike); the backward reads the kept
 // probabilities, which are 0 there, so it needs no window.
@@ -36,7 +37,7 @@ void run(Context* ctx, int l, int batch, int seq, const int32_t* mask, bool fill
   const float scale = attention_scale(cfg, l);
   ops.rmsnorm_forward(ln_out, a.ln1_rstd, a.x, w.ln1_w, rows, s.C, cfg.norm_eps);
   ops.matmul_forward(a.qkv, ln_out, w.attn_w, w.attn_b, rows, s.C, s.QKV, 1, ws);
-  ops.rope_forward(a.qkv, a.qkv, pos, rows, s.QKV, s.H + s.KVH, s.hd, cfg.rope_theta);
+  ops.rope_forward(a.qkv, a.qkv, pos, m->rope_inv_freq, rows, s.QKV, s.H + s.KVH, s.hd, cfg.rope_theta);
   if (decode_step) {
     ops.kv_cache_write(kcache_of(ctx, l), vcache_of(ctx, l), a.qkv, batch, 1, ctx->max_seq, len, s.C, s.H, s.KVH);
     ops.attention_decode(attn_y, ctx->buf(ctx->L.att_decode), a.qkv, kcache_of(ctx, l), vcache_of(ctx, l),
@@ -85,7 +86,8 @@ void backward(Context* ctx, int l, const RowMap& map) {
   ops.matmul_backward_input(c1, g, w.proj_w, rows, s.C, s.C, 1, ws);
   ops.attention_backward(big, ctx->buf(ctx->L.att_scratch), c1, a.qkv, a.att, map, s.C, s.H, s.KVH,
                          attention_scale(cfg, l));
-  ops.rope_backward(big, big, ctx->buf<int32_t>(ctx->L.pos), map, s.QKV, s.H + s.KVH, s.hd, cfg.rope_theta);
+  ops.rope_backward(big, big, ctx->buf<int32_t>(ctx->L.pos), m->rope_inv_freq, map, s.QKV, s.H + s.KVH, s.hd,
+                    cfg.rope_theta);
   ops.matmul_backward_input(c1, big, w.attn_w, rows, s.C, s.QKV, 1, ws);
   ops.rmsnorm_backward(c2, c1, a.x, w.ln1_w, a.ln1_rstd, map, s.C);
   ops.residual_forward(g, g, c2, (int64_t)rows * s.C);

@@ -114,6 +114,8 @@ void add_llama(Model* m, const inq_model_config* cfg) {
   }
   add(m, "model.norm.weight", {C});
   if (!cfg->tie_word_embeddings) add(m, "lm_head.weight", {V, C});
+  // Not a checkpoint tensor: the caller computes the rotary frequencies of the config's rope_scaling.
+  if (cfg->rope_inv_freq_table) add(m, "rope.inv_freq", {head_dim(*cfg) / 2});
 }
 
 void add_attention(Model* m, const std::string& p, int64_t C) {
@@ -319,6 +321,10 @@ void validate_config(const inq_model_config* c) {
             "config->head_dim, rel_num_buckets and gated_mlp are encoder-decoder fields (0 for decoder-only archs)");
   INQ_CHECK(c->arch == INQ_ARCH_LLAMA ? c->sliding_window >= 0 : c->sliding_window == 0, INQ_ERR_INVALID_ARGUMENT,
             "config->sliding_window %d: >= 0 for LLAMA (0: no window), 0 for other archs", c->sliding_window);
+  INQ_CHECK(c->arch == INQ_ARCH_LLAMA ? (c->rope_inv_freq_table == 0 || c->rope_inv_freq_table == 1)
+                                      : c->rope_inv_freq_table == 0,
+            INQ_ERR_INVALID_ARGUMENT, "config->rope_inv_freq_table %d: 0 or 1 for LLAMA, 0 for other archs",
+            c->rope_inv_freq_table);
   INQ_CHECK(c->activation >= INQ_ACT_GELU_TANH && c->activation <= INQ_ACT_SILU, INQ_ERR_INVALID_ARGUMENT,
             "config->activation %d is not a known inq_activation (1..4)", c->activation);
   INQ_CHECK(std::isfinite(c->norm_eps) && c->norm_eps > 0.0f, INQ_ERR_INVALID_ARGUMENT,
@@ -443,6 +449,7 @@ void model_finalize(Model* m) {
       w.mlp_proj_b = W_opt(m, h + "mlp.down_proj.bias");
       m->layers.push_back(w);
     }
+    m->rope_inv_freq = W_opt(m, "rope.inv_freq");
     m->finalized = true;
     return;
   }

@@ -80,6 +80,8 @@ struct inq_model {
 
   // Resolved after finalize (wpe, lnf_b NULL for LLAMA).
   const float *wte = nullptr, *wpe = nullptr, *lnf_w = nullptr, *lnf_b = nullptr, *lm_head = nullptr;
+  // LLAMA with rope_inv_freq_table: the "rope.inv_freq" tensor [head_dim / 2]; NULL: theta-based frequencies.
+  const float* rope_inv_freq = nullptr;
   std::vector<inq::LayerWeights> layers;
   // Encoder-decoder: encoder and decoder blocks (wte is the shared embedding table); MARIAN's final_logits_bias [V];
   // the final encoder / decoder norms (M2M100, T5; b NULL for T5); T5's relative attention bias tables [buckets, H]

@@ -26,8 +26,8 @@ const OpSpec kSpecs[] = {
     {"matmul_forward", 4, 3, 1, 0},      {"matmul_backward_input", 4, 2, 1, 0}, {"gelu_forward", 2, 1, 1, 0},
     {"gelu_backward", 2, 2, 1, 0},       {"residual_forward", 1, 2, 1, 0},    {"attention_forward", 5, 2, 2, 1},
     {"attention_backward", 5, 3, 1, 1},  {"step_fn_scores", 6, 4, 1, 1},     {"step_fn_dlogits", 6, 4, 2, 1},
-    {"rmsnorm_forward", 2, 2, 2, 1},     {"rmsnorm_backward", 2, 4, 1, 0},    {"rope_forward", 4, 2, 1, 1},
-    {"rope_backward", 4, 2, 1, 1},       {"gated_act_forward", 3, 1, 1, 0},   {"gated_act_backward", 3, 2, 1, 0},
+    {"rmsnorm_forward", 2, 2, 2, 1},     {"rmsnorm_backward", 2, 4, 1, 0},    {"rope_forward", 4, 3, 1, 1},
+    {"rope_backward", 4, 3, 1, 1},       {"gated_act_forward", 3, 1, 1, 0},   {"gated_act_backward", 3, 2, 1, 0},
     {"gqa_attention_forward", 6, 2, 2, 1}, {"gqa_attention_backward", 6, 3, 1, 1},
     {"cross_attention_forward", 7, 4, 2, 1}, {"cross_attention_backward", 7, 4, 2, 1},
     {"sinusoidal_positions", 3, 1, 1, 0}, {"scale_add_forward", 1, 2, 1, 1},
@@ -36,10 +36,10 @@ const OpSpec kSpecs[] = {
 };
 
 // Inputs that may be NULL: matmul_forward's bias (index 2), the attention forwards' mask (index 1; cross_attention:
-// 2), cross_attention_forward's score bias (index 3) and the step functions' contrast logits and contrast targets
-// (indices 1 and 3).
+// 2), cross_attention_forward's score bias (index 3), the step functions' contrast logits and contrast targets
+// (indices 1 and 3) and the rope ops' inv_freq table (index 2).
 bool optional_input(const std::string& op, int i) {
-  return (op == "matmul_forward" && i == 2) || (op == "cross_attention_forward" && (i == 2 || i == 3)) ||
+  return (op == "matmul_forward" && i == 2) || ((op == "rope_forward" || op == "rope_backward") && i == 2) || (op == "cross_attention_forward" && (i == 2 || i == 3)) ||
          ((op == "attention_forward" || op == "gqa_attention_forward" || op == "window_attention_forward") &&
           i == 1) ||
          ((op == "step_fn_scores" || op == "step_fn_dlogits") && (i == 1 || i == 3));
@@ -243,10 +243,12 @@ int32_t run_op(int32_t device, const char* op_name, const int64_t* dims, int32_t
     for (int n = 0; n < N; ++n)
       INQ_CHECK(host_i(1)[n] >= 0, INQ_ERR_INVALID_ARGUMENT, "pos[%d] = %d is negative", n, host_i(1)[n]);
     const int64_t NW = (int64_t)N * W;
+    const float* inv_freq = in(2, hd / 2);  // NULL stays NULL: theta-based frequencies
     if (op == "rope_forward")
-      ops.rope_forward(out(0, NW), in(0, NW), in_i(1, N), N, W, n_heads, hd, scalars[0]);
+      ops.rope_forward(out(0, NW), in(0, NW), in_i(1, N), inv_freq, N, W, n_heads, hd, scalars[0]);
     else
-      ops.rope_backward(out(0, NW), in(0, NW), in_i(1, N), mem.identity(N, 1), W, n_heads, hd, scalars[0]);
+      ops.rope_backward(out(0, NW), in(0, NW), in_i(1, N), inv_freq, mem.identity(N, 1), W, n_heads, hd,
+                        scalars[0]);
   } else if (op == "gated_act_forward" || op == "gated_act_backward") {
     const int N = dim(dims, 0, "N"), I = dim(dims, 1, "I");
     const int kind = flag(dims, 2, "kind", INQ_ACT_GELU_TANH, INQ_ACT_SILU);

@@ -67,12 +67,13 @@ struct Ops {
   void (*rmsnorm_backward)(float* dx, const float* dy, const float* x, const float* w, const float* rstd, RowMap map,
                            int C);
   // Rotary position embedding (Hugging Face's rotate_half layout) of the first n_heads heads of hd columns of each
-  // row of W floats; the other columns are copied. Head pair (i, i + hd/2) at position p turns by p * theta^(-2i/hd).
-  // out may alias x.
-  void (*rope_forward)(float* out, const float* x, const int32_t* pos, int N, int W, int n_heads, int hd, float theta);
+  // row of W floats; the other columns are copied. Head pair (i, i + hd/2) at position p turns by p * inv_freq[i]:
+  // inv_freq a table of hd/2 frequencies (rope_scaling), or NULL for theta^(-2i/hd). out may alias x.
+  void (*rope_forward)(float* out, const float* x, const int32_t* pos, const float* inv_freq, int N, int W,
+                       int n_heads, int hd, float theta);
   // dx = rotation back by the same angles for the map.rows gradient rows (pos indexed by saved row). dx may alias dy.
-  void (*rope_backward)(float* dx, const float* dy, const int32_t* pos, RowMap map, int W, int n_heads, int hd,
-                        float theta);
+  void (*rope_backward)(float* dx, const float* dy, const int32_t* pos, const float* inv_freq, RowMap map, int W,
+                        int n_heads, int hd, float theta);
   // out[N,M] = x[N,K] . W + bias; W is [K,M] (transB = 0, HF Conv1D) or [M,K] (transB = 1, Linear / tied LM head).
   void (*matmul_forward)(float* out, const float* x, const float* w, const float* bias, int N, int K, int M, int transB,
                          const Workspace& ws);

@@ -35,6 +35,8 @@ public struct NativeModelConfig
     public int GatedMlp;
     /// <summary>LLAMA (Mistral): keys i - j >= SlidingWindow are masked; 0 = no window, other archs 0.</summary>
     public int SlidingWindow;
+    /// <summary>LLAMA: 1 = rotary frequencies from the tensor "rope.inv_freq" (rope_scaling); other archs 0.</summary>
+    public int RopeInvFreqTable;
 }
 
 public enum NativeArch { Gpt2 = 1, Llama = 2, Marian = 3, M2M100 = 4, T5 = 5 }
