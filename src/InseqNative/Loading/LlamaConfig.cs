@@ -5,7 +5,7 @@ namespace InseqNative.Loading;
 /// <summary>
 /// transformers' LlamaConfig and the configs of the families that share its decoder graph: model_type "llama",
 /// "mistral" (no biases; a sliding attention window), "qwen2" (q/k/v biases, o_proj without). RMSNorm blocks,
-/// rotary positions (rope_theta, no rope_scaling), grouped-query attention (num_key_value_heads), SwiGLU MLP,
+/// rotary positions (rope_theta; rope_scaling linear or llama3), grouped-query attention (num_key_value_heads), SwiGLU MLP,
 /// Linear weights stored [out, in], untied LM head unless tie_word_embeddings, no embedding scale.
 /// </summary>
 public sealed record LlamaConfig : ModelConfig
@@ -32,6 +32,9 @@ public sealed record LlamaConfig : ModelConfig
     public required int MaxPositionEmbeddings { get; init; }
     public double RmsNormEps { get; init; } = 1e-6;
     public double RopeTheta { get; init; } = 10000.0;
+    /// <summary>rope_scaling linear or llama3 (changed rotary frequencies), or null for plain rotary positions.
+    /// max_position_embeddings still bounds the sequences.</summary>
+    public RopeScaling? RopeScaling { get; init; }
     /// <summary>q_proj, k_proj and v_proj have biases (Llama attention_bias, Qwen2 always).</summary>
     public bool QkvBias { get; init; }
     /// <summary>o_proj has a bias (Llama attention_bias).</summary>
@@ -81,7 +84,7 @@ public sealed record LlamaConfig : ModelConfig
         double theta = reader.GetDouble("rope_theta") ?? 10000.0;
         if (!(theta > 0) || double.IsInfinity(theta))
             throw new ModelLoadException(path, $"field 'rope_theta' must be a positive number, got {theta}");
-        CheckRopeScaling(reader);
+        RopeScaling? ropeScaling = RopeScaling.Parse(reader);
         if (reader.GetDouble("partial_rotary_factor") is { } partial && partial != 1.0)
             throw new UnsupportedModelException(path, $"partial_rotary_factor {partial} is not supported (rotary over the whole head only)");
 
@@ -122,6 +125,7 @@ public sealed record LlamaConfig : ModelConfig
             MaxPositionEmbeddings = positions,
             RmsNormEps = eps,
             RopeTheta = theta,
+            RopeScaling = ropeScaling,
             QkvBias = qkvBias,
             OutputBias = outBias,
             MlpBias = mlpBias,
@@ -136,22 +140,6 @@ public sealed record LlamaConfig : ModelConfig
         };
         config.ValidateTokenIds();
         return config;
-    }
-
-    /// <summary>rope_scaling null (or the "default" type) keeps plain rotary positions; every scaling variant changes
-    /// the angles and is refused by name.</summary>
-    private static void CheckRopeScaling(JsonFileReader reader)
-    {
-        if (!reader.TryGet("rope_scaling", out JsonElement scaling))
-            return;
-        if (scaling.ValueKind != JsonValueKind.Object)
-            throw new ModelLoadException(reader.FilePath, "field 'rope_scaling' must be an object or null");
-        var r = new JsonFileReader(reader.FilePath, scaling);
-        string? type = r.GetString("rope_type") ?? r.GetString("type");
-        if (type == "default")
-            return;
-        throw new UnsupportedModelException(reader.FilePath,
-            $"rope_scaling type '{type ?? "(unnamed)"}' is not supported (only rope_scaling null: plain rotary positions)");
     }
 
     /// <summary>Why a sequence longer than <see cref="MaxPositions"/> is refused, for error messages.</summary>

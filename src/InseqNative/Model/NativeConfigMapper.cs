@@ -46,6 +46,7 @@ static class NativeConfigMapper
             AttnOutBias = l.OutputBias ? 1 : 0,
             MlpBias = l.MlpBias ? 1 : 0,
             SlidingWindow = l.SlidingWindow ?? 0,
+            RopeInvFreqTable = l.RopeScaling is null ? 0 : 1,
         },
         EncoderDecoderConfig e => ToNativeEncoderDecoder(e),
         _ => throw new UnsupportedModelException(config.FilePath,
@@ -110,6 +111,16 @@ static class NativeConfigMapper
         T5Config when canonical == "shared.weight" => [canonical, "encoder.embed_tokens.weight", "decoder.embed_tokens.weight"],
         _ => [canonical],
     };
+
+    /// <summary>Name of the tensor that is not in a checkpoint but computed from the config (rope_scaling's rotary
+    /// frequencies, [head_dim / 2]).</summary>
+    public const string RopeInvFreq = "rope.inv_freq";
+
+    /// <summary>The data of a tensor computed from the config rather than read from a checkpoint, or null.</summary>
+    public static float[]? ComputedTensor(ModelConfig config, string canonical) =>
+        canonical == RopeInvFreq && config is LlamaConfig { RopeScaling: { } scaling } l
+            ? scaling.InverseFrequencies((float)l.RopeTheta, l.HeadDim)
+            : null;
 
     /// <summary>The config fields a shape error should mention.</summary>
     public static string Describe(ModelConfig config) => config switch

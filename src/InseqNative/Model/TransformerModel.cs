@@ -56,7 +56,7 @@ public sealed unsafe class TransformerModel : IDisposable
         var handle = CreateNative(config, device ?? Device.Auto, out var actual);
         try
         {
-            WeightUploader.UploadRandom(handle, seed, std);
+            WeightUploader.UploadRandom(handle, config, seed, std);
             return new TransformerModel(handle, config, GenerationConfig.Default, null, actual, null);
         }
         catch

@@ -6,7 +6,8 @@ namespace InseqNative;
 /// <summary>
 /// Moves a checkpoint's tensors into the native model: asks the native side which tensors (canonical names,
 /// shapes derived from the config) it expects, finds each in the checkpoint (with or without the architecture's
-/// prefix, e.g. "transformer."), checks the shape against the config before copying, converts to fp32.
+/// prefix, e.g. "transformer."), checks the shape against the config before copying, converts to fp32. Tensors the
+/// config defines (rope_scaling's frequency table) are computed, not read.
 /// </summary>
 static unsafe class WeightUploader
 {
@@ -32,6 +33,11 @@ static unsafe class WeightUploader
     {
         foreach (var expected in ExpectedTensors(model))
         {
+            if (NativeConfigMapper.ComputedTensor(config, expected.Name) is { } computed)
+            {
+                Set(model, expected, computed);
+                continue;
+            }
             var candidates = NativeConfigMapper.CheckpointNames(config, expected.Name);
             string? found = null;
             foreach (var c in candidates)
@@ -45,22 +51,31 @@ static unsafe class WeightUploader
                 throw new ModelLoadException(checkpoint.FileOf(found),
                     $"tensor '{found}' has shape [{string.Join(", ", actual)}] but config.json ({NativeConfigMapper.Describe(config)}) " +
                     $"requires [{string.Join(", ", expected.Shape)}]");
-            var data = checkpoint.ReadAsFloat32(found);
-            fixed (float* p = data)
-            fixed (long* s = expected.Shape)
-                NativeCheck.Ok(NativeMethods.ModelSetTensor(model, expected.Name, p, s, expected.Shape.Length),
-                    $"inq_model_set_tensor({expected.Name})");
+            Set(model, expected, checkpoint.ReadAsFloat32(found));
         }
         NativeCheck.Ok(NativeMethods.ModelFinalize(model), "inq_model_finalize");
     }
 
+    static void Set(ModelHandle model, Expected expected, float[] data)
+    {
+        fixed (float* p = data)
+        fixed (long* s = expected.Shape)
+            NativeCheck.Ok(NativeMethods.ModelSetTensor(model, expected.Name, p, s, expected.Shape.Length),
+                $"inq_model_set_tensor({expected.Name})");
+    }
+
     /// <summary>Deterministic random weights: normal(0, std) matrices (and T5's relative_attention_bias table), norm
-    /// weights 1 (ln_*, *norm*), biases 0 (*.bias, Marian's final_logits_bias).</summary>
-    public static void UploadRandom(ModelHandle model, int seed, float std)
+    /// weights 1 (ln_*, *norm*), biases 0 (*.bias, Marian's final_logits_bias); tensors the config defines computed.</summary>
+    public static void UploadRandom(ModelHandle model, ModelConfig config, int seed, float std)
     {
         var rng = new Random(seed);
         foreach (var expected in ExpectedTensors(model))
         {
+            if (NativeConfigMapper.ComputedTensor(config, expected.Name) is { } computed)
+            {
+                Set(model, expected, computed);
+                continue;
+            }
             long n = 1;
             foreach (var d in expected.Shape) n *= d;
             var data = new float[n];
@@ -77,10 +92,7 @@ static unsafe class WeightUploader
                     data[i] = (float)(r * Math.Cos(2 * Math.PI * u2));
                     if (i + 1 < n) data[i + 1] = (float)(r * Math.Sin(2 * Math.PI * u2));
                 }
-            fixed (float* p = data)
-            fixed (long* s = expected.Shape)
-                NativeCheck.Ok(NativeMethods.ModelSetTensor(model, expected.Name, p, s, expected.Shape.Length),
-                    $"inq_model_set_tensor({expected.Name})");
+            Set(model, expected, data);
         }
         NativeCheck.Ok(NativeMethods.ModelFinalize(model), "inq_model_finalize");
     }
