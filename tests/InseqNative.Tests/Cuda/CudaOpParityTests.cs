@@ -127,8 +127,26 @@ public class CudaOpParityTests
         var w = heads * hd + 7;  // unrotated tail columns are copied
         var x = Random(n * w, 29);
         var pos = RandomInts(n, 4000, 30);
-        Parity("rope_forward", [n, w, rotated, hd], [x, pos], [n * w], [theta]);
-        Parity("rope_backward", [n, w, rotated, hd], [Random(n * w, 31), pos], [n * w], [theta]);
+        Parity("rope_forward", [n, w, rotated, hd], [x, pos, null], [n * w], [theta]);
+        Parity("rope_backward", [n, w, rotated, hd], [Random(n * w, 31), pos, null], [n * w], [theta]);
+    }
+
+    [Theory]
+    [InlineData(16, 4, 2, 10000f)]
+    [InlineData(64, 8, 6, 500000f)]
+    public void Rope_forward_and_backward_with_a_llama3_table(int hd, int heads, int rotated, float theta)
+    {
+        const int n = 11;
+        var w = heads * hd + 7;
+        var table = new InseqNative.Loading.RopeScaling
+        {
+            Type = "llama3", Factor = 32, LowFreqFactor = 1, HighFreqFactor = 4, OriginalMaxPositionEmbeddings = 8192,
+        }.InverseFrequencies(theta, hd);
+        var x = Random(n * w, 32);
+        var pos = RandomInts(n, 100000, 33);
+        Parity("rope_forward", [n, w, rotated, hd], [x, pos, table], [n * w], [theta], what: "rope_forward table");
+        Parity("rope_backward", [n, w, rotated, hd], [Random(n * w, 34), pos, table], [n * w], [theta],
+            what: "rope_backward table");
     }
 
     static int[] LeftPaddedMask(int b, int t, int seed)

@@ -80,14 +80,17 @@ public class LlamaConfigTests
     }
 
     [Theory]
-    [InlineData("{\"type\": \"linear\", \"factor\": 2.0}", "rope_scaling type 'linear' is not supported")]
-    [InlineData("{\"rope_type\": \"llama3\", \"factor\": 8.0}", "rope_scaling type 'llama3' is not supported")]
     [InlineData("{\"type\": \"dynamic\", \"factor\": 2.0}", "rope_scaling type 'dynamic' is not supported")]
+    [InlineData("{\"rope_type\": \"yarn\", \"factor\": 4.0}", "rope_scaling type 'yarn' is not supported")]
+    [InlineData("{\"rope_type\": \"longrope\", \"short_factor\": [1], \"long_factor\": [2]}", "rope_scaling type 'longrope' is not supported")]
+    [InlineData("{\"type\": \"su\"}", "rope_scaling type 'su' is not supported")]
+    [InlineData("{\"factor\": 2.0}", "rope_scaling type '(unnamed)' is not supported")]
     public void Rope_scaling_variants_are_refused_by_name(string scaling, string message)
     {
         var e = Assert.Throws<UnsupportedModelException>(() =>
             ModelConfig.Parse(Json("llama", $", \"rope_scaling\": {scaling}"), "/m/config.json"));
         Assert.Contains(message, e.Message);
+        Assert.Contains("supported: default, linear, llama3", e.Message);
         Assert.Contains("/m/config.json", e.Message);
         Assert.IsType<LlamaConfig>(ModelConfig.Parse(Json("llama", ", \"rope_scaling\": null")));
         Assert.IsType<LlamaConfig>(ModelConfig.Parse(Json("llama", ", \"rope_scaling\": {\"rope_type\": \"default\"}")));

@@ -45,7 +45,7 @@ public class LlamaOpGradientTests
         var x = NativeOps.Random(n * w, 24);
         int[] pos = [0, 1, 7, 100];
         var y = new float[n * w];
-        NativeOps.Run("rope_forward", [n, w, heads, hd], [x, pos], [y], [theta]);
+        NativeOps.Run("rope_forward", [n, w, heads, hd], [x, pos, null], [y], [theta]);
         for (var r = 0; r < n; r++)
         {
             for (var h = 0; h < heads; h++)
@@ -72,16 +72,70 @@ public class LlamaOpGradientTests
         float[] Fwd(float[] input)
         {
             var y = new float[n * w];
-            NativeOps.Run("rope_forward", [n, w, heads, hd], [input, pos], [y], [theta]);
+            NativeOps.Run("rope_forward", [n, w, heads, hd], [input, pos, null], [y], [theta]);
             return y;
         }
         var dy = NativeOps.Random(n * w, 26);
         var dx = new float[n * w];
-        NativeOps.Run("rope_backward", [n, w, heads, hd], [dy, pos], [dx], [theta]);
+        NativeOps.Run("rope_backward", [n, w, heads, hd], [dy, pos, null], [dx], [theta]);
         FiniteDifferences.Check(Fwd, x, dy, dx, "rope");
         // A rotation's transpose is its inverse.
         var back = new float[n * w];
-        NativeOps.Run("rope_backward", [n, w, heads, hd], [Fwd(x), pos], [back], [theta]);
+        NativeOps.Run("rope_backward", [n, w, heads, hd], [Fwd(x), pos, null], [back], [theta]);
+        for (var i = 0; i < x.Length; i++) Assert.Equal(x[i], back[i], 1e-5);
+    }
+
+    [Theory]
+    [InlineData(8, 10000f)]
+    [InlineData(64, 500000f)]
+    [InlineData(128, 1000000f)]
+    public void Rope_with_a_table_of_the_theta_frequencies_equals_the_table_less_op_bit_for_bit(int hd, float theta)
+    {
+        const int n = 5, heads = 3;
+        var w = heads * hd + 3;
+        var x = NativeOps.Random(n * w, 40);
+        int[] pos = [0, 1, 17, 4095, 131071];
+        var table = InseqNative.Loading.RopeScaling.DefaultInverseFrequencies(theta, hd);
+        foreach (var op in new[] { "rope_forward", "rope_backward" })
+        {
+            var plain = new float[n * w];
+            var tabled = new float[n * w];
+            NativeOps.Run(op, [n, w, heads, hd], [x, pos, null], [plain], [theta]);
+            NativeOps.Run(op, [n, w, heads, hd], [x, pos, table], [tabled], [theta]);
+            Assert.Equal(plain, tabled);
+        }
+    }
+
+    [Fact]
+    public void Rope_with_a_table_rotates_by_position_times_table_and_its_backward_matches_finite_differences()
+    {
+        const int n = 3, heads = 2, hd = 8, w = heads * hd + 4;
+        const float theta = 10000f; // ignored when a table is given
+        float[] table = [1f, 0.25f, 0.0625f, 0.001f];
+        var x = NativeOps.Random(n * w, 41);
+        int[] pos = [0, 5, 300];
+        float[] Fwd(float[] input)
+        {
+            var y = new float[n * w];
+            NativeOps.Run("rope_forward", [n, w, heads, hd], [input, pos, table], [y], [theta]);
+            return y;
+        }
+        var y0 = Fwd(x);
+        for (var r = 0; r < n; r++)
+            for (var h = 0; h < heads; h++)
+                for (var i = 0; i < hd; i++)
+                {
+                    var f = (double)(float)(pos[r] * table[i % (hd / 2)]); // transformers: the angle in fp32
+                    var xi = x[r * w + h * hd + i];
+                    var rot = i < hd / 2 ? -x[r * w + h * hd + i + hd / 2] : x[r * w + h * hd + i - hd / 2];
+                    Assert.Equal(xi * Math.Cos(f) + rot * Math.Sin(f), y0[r * w + h * hd + i], 2e-6);
+                }
+        var dy = NativeOps.Random(n * w, 42);
+        var dx = new float[n * w];
+        NativeOps.Run("rope_backward", [n, w, heads, hd], [dy, pos, table], [dx], [theta]);
+        FiniteDifferences.Check(Fwd, x, dy, dx, "rope with table");
+        var back = new float[n * w];
+        NativeOps.Run("rope_backward", [n, w, heads, hd], [y0, pos, table], [back], [theta]);
         for (var i = 0; i < x.Length; i++) Assert.Equal(x[i], back[i], 1e-5);
     }
 
