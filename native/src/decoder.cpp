@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <limits>
 
 #include "step_fn.h"
 
@@ -489,41 +488,11 @@ void decoder_backward_step(Context* ctx, const inq_step_fn_args* args, int point
   check_step_ids(targets, R, V, "targets", positions);
   if (contrast_targets) check_step_ids(contrast_targets, R, V, "contrast_targets", positions);
 
-  // Rows with a negative position carry no cotangent: they are computed on row (b, 0) with id 0 and then zeroed.
-  int32_t* tgt = ctx->hbuf(ctx->L.step_tgt);
-  int32_t* ctgt = ctx->hbuf(ctx->L.step_ctgt);
-  // The row map's (host) tables are scratch until the backward rebuilds them.
-  int32_t* rb = ctx->hbuf(ctx->L.row_start);  // R + 1 entries
-  int32_t* rt = ctx->hbuf(ctx->L.row_owner);  // R * max_seq entries
-  for (int r = 0; r < R; ++r) {
-    const bool live = positions[r] >= 0;
-    rb[r] = r / n_cot;
-    rt[r] = live ? positions[r] : 0;
-    tgt[r] = live ? targets[r] : 0;
-    ctgt[r] = live ? (contrast_targets ? contrast_targets[r] : targets[r]) : 0;
-  }
-  ctx->push_ints(ctx->L.step_tgt, R);
-  ctx->push_ints(ctx->L.step_ctgt, R);
-  gather_final_norm(ctx, 0, R, rb, rt);
-  lm_head_rows(ctx, R);
-  float* logits = ctx->buf(ctx->L.step_logits);
-  const float* contrast = nullptr;
-  if (contrast_logits) {
-    float* c = logits + (int64_t)ctx->L.step_rows * V;
-    ctx->queue->upload(c, contrast_logits, sizeof(float) * R * V);
-    contrast = c;
-  }
-  float* dlogits = ctx->buf(ctx->L.step_dlogits);
-  float* out = ctx->buf(ctx->L.step_scores);
-  ctx->ops->step_fn_dlogits(dlogits, out, logits, contrast, ctx->buf<int32_t>(ctx->L.step_tgt),
-                            ctx->buf<int32_t>(ctx->L.step_ctgt), R, V, prm, workspace(ctx));
-  for (int r = 0; r < R; ++r)
-    if (positions[r] < 0) ctx->queue->zero(dlogits + (int64_t)r * V, sizeof(float) * V);
-  if (scores) {
-    ctx->queue->download(scores, out, sizeof(float) * R);
-    for (int r = 0; r < R; ++r)
-      if (positions[r] < 0) scores[r] = std::numeric_limits<float>::quiet_NaN();
-  }
+  float* dlogits = step_dlogits_rows(ctx, prm, R, n_cot, positions, targets, contrast_targets, contrast_logits, scores,
+                                     [&](const int32_t* b, const int32_t* t) {
+                                       gather_final_norm(ctx, 0, R, b, t);
+                                       lm_head_rows(ctx, R);
+                                     });
   backward_core(ctx, point, batch, n_cot, positions, dlogits, d_out);
 }
 

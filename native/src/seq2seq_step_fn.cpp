@@ -3,8 +3,6 @@
 // (T5's tied scale and MARIAN's final_logits_bias included), the step-function ops score them or produce dlogits,
 // and the backward runs from there — logits and dlogits never leave the arena.
 #include <cstring>
-#include <limits>
-#include <vector>
 
 #include "decoder.h"
 #include "seq2seq.h"
@@ -93,39 +91,12 @@ void seq2seq_backward_step(Context* ctx, const inq_step_fn_args* args, int batch
   check_step_ids(targets, R, V, "targets", positions);
   if (contrast_targets) check_step_ids(contrast_targets, R, V, "contrast_targets", positions);
 
-  // Rows with a negative position carry no cotangent: computed on row (b, 0) with id 0, then zeroed.
-  int32_t* tgt = ctx->hbuf(ctx->L.step_tgt);
-  int32_t* ctgt = ctx->hbuf(ctx->L.step_ctgt);
-  std::vector<int32_t> rb(R), rt(R);
-  for (int r = 0; r < R; ++r) {
-    const bool live = positions[r] >= 0;
-    rb[r] = r / n_cot;
-    rt[r] = live ? positions[r] : 0;
-    tgt[r] = live ? targets[r] : 0;
-    ctgt[r] = live ? (contrast_targets ? contrast_targets[r] : targets[r]) : 0;
-  }
-  ctx->push_ints(ctx->L.step_tgt, R);
-  ctx->push_ints(ctx->L.step_ctgt, R);
-  gather_dec_out(ctx, 0, R, rb.data(), rt.data());
-  float* logits = ctx->buf(ctx->L.step_logits);
-  seq2seq_logits_rows(ctx, ctx->buf(ctx->L.step_gather), R, logits);
-  const float* contrast = nullptr;
-  if (contrast_logits) {
-    float* c = logits + (int64_t)ctx->L.step_rows * V;
-    ctx->queue->upload(c, contrast_logits, sizeof(float) * R * V);
-    contrast = c;
-  }
-  float* dlogits = ctx->buf(ctx->L.step_dlogits);
-  float* out = ctx->buf(ctx->L.step_scores);
-  ctx->ops->step_fn_dlogits(dlogits, out, logits, contrast, ctx->buf<int32_t>(ctx->L.step_tgt),
-                            ctx->buf<int32_t>(ctx->L.step_ctgt), R, V, prm, workspace(ctx));
-  for (int r = 0; r < R; ++r)
-    if (positions[r] < 0) ctx->queue->zero(dlogits + (int64_t)r * V, sizeof(float) * V);
-  if (scores) {
-    ctx->queue->download(scores, out, sizeof(float) * R);
-    for (int r = 0; r < R; ++r)
-      if (positions[r] < 0) scores[r] = std::numeric_limits<float>::quiet_NaN();
-  }
+  float* dlogits = step_dlogits_rows(ctx, prm, R, n_cot, positions, targets, contrast_targets, contrast_logits, scores,
+                                     [&](const int32_t* b, const int32_t* t) {
+                                       gather_dec_out(ctx, 0, R, b, t);
+                                       seq2seq_logits_rows(ctx, ctx->buf(ctx->L.step_gather), R,
+                                                           ctx->buf(ctx->L.step_logits));
+                                     });
   seq2seq_backward_core(ctx, batch, n_cot, positions, dlogits, d_src, d_tgt);
 }
 

@@ -1,6 +1,11 @@
 #include "step_fn.h"
 
 #include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "decoder.h"
 
 namespace inq {
 
@@ -32,6 +37,44 @@ StepFnParams step_fn_params(const inq_step_fn_args* args, bool for_gradient, boo
               "identically 0): give the contrast distribution's logits (contrast_force_inputs)");
   }
   return StepFnParams{args->fn, args->logprob, args->top_k, args->top_p, args->min_tokens_to_keep};
+}
+
+float* step_dlogits_rows(Context* ctx, const StepFnParams& prm, int R, int n_cot, const int32_t* positions,
+                         const int32_t* targets, const int32_t* contrast_targets, const float* contrast_logits,
+                         float* scores, const std::function<void(const int32_t* b, const int32_t* t)>& logits_rows) {
+  const int V = ctx->model->cfg.vocab_size;
+  int32_t* tgt = ctx->hbuf(ctx->L.step_tgt);
+  int32_t* ctgt = ctx->hbuf(ctx->L.step_ctgt);
+  std::vector<int32_t> rb(R), rt(R);
+  for (int r = 0; r < R; ++r) {
+    const bool live = positions[r] >= 0;
+    rb[r] = r / n_cot;
+    rt[r] = live ? positions[r] : 0;
+    tgt[r] = live ? targets[r] : 0;
+    ctgt[r] = live ? (contrast_targets ? contrast_targets[r] : targets[r]) : 0;
+  }
+  ctx->push_ints(ctx->L.step_tgt, R);
+  ctx->push_ints(ctx->L.step_ctgt, R);
+  logits_rows(rb.data(), rt.data());
+  float* logits = ctx->buf(ctx->L.step_logits);
+  const float* contrast = nullptr;
+  if (contrast_logits) {
+    float* c = logits + (int64_t)ctx->L.step_rows * V;
+    ctx->queue->upload(c, contrast_logits, sizeof(float) * R * V);
+    contrast = c;
+  }
+  float* dlogits = ctx->buf(ctx->L.step_dlogits);
+  float* out = ctx->buf(ctx->L.step_scores);
+  ctx->ops->step_fn_dlogits(dlogits, out, logits, contrast, ctx->buf<int32_t>(ctx->L.step_tgt),
+                            ctx->buf<int32_t>(ctx->L.step_ctgt), R, V, prm, workspace(ctx));
+  for (int r = 0; r < R; ++r)
+    if (positions[r] < 0) ctx->queue->zero(dlogits + (int64_t)r * V, sizeof(float) * V);
+  if (scores) {
+    ctx->queue->download(scores, out, sizeof(float) * R);
+    for (int r = 0; r < R; ++r)
+      if (positions[r] < 0) scores[r] = std::numeric_limits<float>::quiet_NaN();
+  }
+  return dlogits;
 }
 
 void check_step_ids(const int32_t* ids, int64_t n, int vocab, const char* what, const int32_t* skip) {

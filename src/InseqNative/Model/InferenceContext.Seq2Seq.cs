@@ -87,30 +87,43 @@ public sealed unsafe partial class InferenceContext
             throw new InvalidInputException($"positions has {positions.Length} entries, expected {b}×{k}");
         foreach (var p in positions)
             if (p >= t) throw new InvalidInputException($"cotangent position {p} is beyond the kept target length {t}");
+        var dl = new float[(long)b * Math.Max(1, MaxCotangents / Math.Max(1, b)) * Vocab];
+        return ChunkedSeq2Seq(positions, b, k, s, t, (k0, kc, pos, src, tgt) =>
+        {
+            for (var bi = 0; bi < b; bi++)
+                for (var j = 0; j < kc; j++)
+                    Array.Copy(dlogits.Data, ((long)bi * k + k0 + j) * Vocab, dl, ((long)bi * kc + j) * Vocab, Vocab);
+            fixed (int* pp = pos)
+            fixed (float* dp = dl)
+            fixed (float* sp = src)
+            fixed (float* tp = tgt)
+                NativeCheck.Ok(NativeMethods.Seq2SeqBackward(_handle, b, kc, pp, dp, sp, tp), "inq_seq2seq_backward");
+        });
+    }
+
+    /// <summary>
+    /// A seq2seq backward along K in chunks of the context's cotangent rows: <paramref name="run"/>(k0, kc, positions,
+    /// source, target) runs one native call for cotangents k0 .. k0+kc−1 of every row (positions already chunked;
+    /// source [B·kc, S, hidden] and target [B·kc, T, hidden] to fill); the chunks are assembled into [B, K, S|T, hidden].
+    /// </summary>
+    (Tensor Source, Tensor Target) ChunkedSeq2Seq(int[] positions, int b, int k, int s, int t,
+        Action<int, int, int[], float[], float[]> run)
+    {
         if (MaxCotangents < b)
             throw new InvalidInputException($"context holds {MaxCotangents} cotangent rows, fewer than the batch of {b}");
         var source = Tensor.Zeros(b, k, s, Hidden);
         var target = Tensor.Zeros(b, k, t, Hidden);
         var chunk = Math.Max(1, MaxCotangents / b);
-        var pos = new int[b * chunk];
-        var dl = new float[(long)b * chunk * Vocab];
         var srcBuf = new float[(long)b * chunk * s * Hidden];
         var tgtBuf = new float[(long)b * chunk * t * Hidden];
+        long sBlock = (long)s * Hidden, tBlock = (long)t * Hidden;
         for (var k0 = 0; k0 < k; k0 += chunk)
         {
             var kc = Math.Min(chunk, k - k0);
+            var pos = new int[b * kc];
             for (var bi = 0; bi < b; bi++)
-                for (var j = 0; j < kc; j++)
-                {
-                    pos[bi * kc + j] = positions[bi * k + k0 + j];
-                    Array.Copy(dlogits.Data, ((long)bi * k + k0 + j) * Vocab, dl, ((long)bi * kc + j) * Vocab, Vocab);
-                }
-            fixed (int* pp = pos)
-            fixed (float* dp = dl)
-            fixed (float* sp = srcBuf)
-            fixed (float* tp = tgtBuf)
-                NativeCheck.Ok(NativeMethods.Seq2SeqBackward(_handle, b, kc, pp, dp, sp, tp), "inq_seq2seq_backward");
-            long sBlock = (long)s * Hidden, tBlock = (long)t * Hidden;
+                for (var j = 0; j < kc; j++) pos[bi * kc + j] = positions[bi * k + k0 + j];
+            run(k0, kc, pos, srcBuf, tgtBuf);
             for (var bi = 0; bi < b; bi++)
                 for (var j = 0; j < kc; j++)
                 {
@@ -257,27 +270,18 @@ public sealed unsafe partial class InferenceContext
         }
         if (contrastLogits is not null && contrastLogits.Length != (long)positions.Length * Vocab)
             throw new InvalidInputException($"contrastLogits must be [{positions.Length}, {Vocab}], got [{string.Join(", ", contrastLogits.Shape)}]");
-        if (MaxCotangents < b)
-            throw new InvalidInputException($"context holds {MaxCotangents} cotangent rows, fewer than the batch of {b}");
-        var source = Tensor.Zeros(b, k, s, Hidden);
-        var target = Tensor.Zeros(b, k, t, Hidden);
         var scores = new float[b * k];
-        var chunk = Math.Max(1, MaxCotangents / b);
-        var pos = new int[b * chunk];
+        var chunk = Math.Max(1, MaxCotangents / Math.Max(1, b));
         var tg = new int[b * chunk];
         var ct = contrastTargets is null ? null : new int[b * chunk];
         var cl = contrastLogits is null ? null : new float[(long)b * chunk * Vocab];
         var sc = new float[b * chunk];
-        var srcBuf = new float[(long)b * chunk * s * Hidden];
-        var tgtBuf = new float[(long)b * chunk * t * Hidden];
-        for (var k0 = 0; k0 < k; k0 += chunk)
+        var (source, target) = ChunkedSeq2Seq(positions, b, k, s, t, (k0, kc, pos, src, tgt) =>
         {
-            var kc = Math.Min(chunk, k - k0);
             for (var bi = 0; bi < b; bi++)
                 for (var j = 0; j < kc; j++)
                 {
                     int from = bi * k + k0 + j, to = bi * kc + j;
-                    pos[to] = positions[from];
                     tg[to] = targets[from];
                     if (ct is not null) ct[to] = contrastTargets![from];
                     if (cl is not null) Array.Copy(contrastLogits!.Data, (long)from * Vocab, cl, (long)to * Vocab, Vocab);
@@ -286,24 +290,17 @@ public sealed unsafe partial class InferenceContext
             fixed (int* tp = tg)
             fixed (int* cp = ct)
             fixed (float* lp = cl)
-            fixed (float* sp = srcBuf)
-            fixed (float* dp = tgtBuf)
+            fixed (float* sp = src)
+            fixed (float* dp = tgt)
             fixed (float* scp = sc)
             {
                 var a = native;
                 NativeCheck.Ok(NativeMethods.Seq2SeqBackwardStep(_handle, &a, b, kc, pp, tp, cp, lp, sp, dp, scp),
                     "inq_seq2seq_backward_step");
             }
-            long sBlock = (long)s * Hidden, tBlock = (long)t * Hidden;
             for (var bi = 0; bi < b; bi++)
-                for (var j = 0; j < kc; j++)
-                {
-                    int from = bi * kc + j, to = bi * k + k0 + j;
-                    Array.Copy(srcBuf, from * sBlock, source.Data, to * sBlock, sBlock);
-                    Array.Copy(tgtBuf, from * tBlock, target.Data, to * tBlock, tBlock);
-                    scores[to] = sc[from];
-                }
-        }
+                for (var j = 0; j < kc; j++) scores[bi * k + k0 + j] = sc[bi * kc + j];
+        });
         return (source, target, scores);
     }
 }
