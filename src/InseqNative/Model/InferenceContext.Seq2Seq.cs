@@ -251,12 +251,7 @@ public sealed unsafe partial class InferenceContext
         if (_keptBatch < 0 || _keptSource < 0)
             throw new InvalidOperationException("Seq2SeqBackwardStep needs a Seq2Seq forward kept for backward first");
         var native = NativeArgs(fn, args);
-        if (fn == NativeStepFunction.TopPSize)
-            throw new InvalidInputException("top_p_size is a count and has no gradient: it can be a step score, not the attributed function");
-        if (fn == NativeStepFunction.KlDivergence && contrastLogits is null)
-            throw new InvalidInputException(
-                "kl_divergence as the attributed function compares two forwards: give the contrast distribution's logits " +
-                "(contrast_force_inputs), as Inseq requires");
+        RequireDifferentiable(fn, contrastLogits);
         int b = _keptBatch, s = _keptSource, t = _keptSeq;
         if (positions.Length % b != 0 || targets.Length != positions.Length
             || (contrastTargets is not null && contrastTargets.Length != positions.Length))

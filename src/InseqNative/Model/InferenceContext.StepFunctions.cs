@@ -75,12 +75,7 @@ public sealed unsafe partial class InferenceContext
         var last = RequireKept("BackwardStep");
         CheckPoint(point, last.Point);
         var native = NativeArgs(fn, args);
-        if (fn == NativeStepFunction.TopPSize)
-            throw new InvalidInputException("top_p_size is a count and has no gradient: it can be a step score, not the attributed function");
-        if (fn == NativeStepFunction.KlDivergence && contrastLogits is null)
-            throw new InvalidInputException(
-                "kl_divergence as the attributed function compares two forwards: give the contrast distribution's logits " +
-                "(contrast_force_inputs), as Inseq requires");
+        RequireDifferentiable(fn, contrastLogits);
         int b = last.Batch, t = last.Seq;
         if (positions.Length % b != 0)
             throw new InvalidInputException($"positions has {positions.Length} entries, not a multiple of the batch {b}");
@@ -133,6 +128,18 @@ public sealed unsafe partial class InferenceContext
                     scores[bi * k + k0 + j] = sc[bi * kc + j];
         }, positions);
         return (gradients, scores);
+    }
+
+    /// <summary>Functions without a gradient as the attributed function: top_p_size (a count), kl_divergence sharing
+    /// the row's logits (identically 0).</summary>
+    static void RequireDifferentiable(NativeStepFunction fn, Tensor? contrastLogits)
+    {
+        if (fn == NativeStepFunction.TopPSize)
+            throw new InvalidInputException("top_p_size is a count and has no gradient: it can be a step score, not the attributed function");
+        if (fn == NativeStepFunction.KlDivergence && contrastLogits is null)
+            throw new InvalidInputException(
+                "kl_divergence as the attributed function compares two forwards: give the contrast distribution's logits " +
+                "(contrast_force_inputs), as Inseq requires");
     }
 
     static NativeStepFnArgs NativeArgs(NativeStepFunction fn, StepFunctionArgs args)
