@@ -300,6 +300,7 @@ void attention_backward(float* dqkv, float* scratch, const float* dout, const fl
     for (int gk = 0; gk < KVH; ++gk) {
       alignas(64) float ds_local[kDsFloats];
       const int b = r / map.n_cot, T = map.len(r);
+      if (T == 0) continue;  // an empty cotangent has no rows to write
       const int ib_max = T <= kDsFloats ? (kDsFloats / T < 64 ? kDsFloats / T : 64) : 1;
       float* dsbuf = T <= kDsFloats ? ds_local : scratch + ((int64_t)r * H + gk * group) * Ts;
       fn(dqkv + (int64_t)map.start[r] * W, dsbuf, ib_max, dout + (int64_t)map.start[r] * C, qkv + (int64_t)b * Ts * W,
