@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "attention_common.h"
 #include "cpu.h"
 #include "../src/common.h"
 
@@ -12,33 +13,9 @@ namespace cpu {
 
 namespace {
 
-// Dot product with 8 independent partial sums combined in a fixed order: vectorizable without -ffast-math and
-// deterministic.
-inline float dot(const float* a, const float* b, int n) {
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int d = 0;
-  for (; d + 8 <= n; d += 8)
-    for (int l = 0; l < 8; ++l) acc[l] += a[d + l] * b[d + l];
-  for (; d < n; ++d) acc[d & 7] += a[d] * b[d];
-  return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-}
+using namespace attn;
 
-typedef float v4 __attribute__((vector_size(16)));
-typedef float v8 __attribute__((vector_size(32)));
-typedef float v16 __attribute__((vector_size(64)));
-
-// Query rows per block (at most 64) of attention_backward: their dS rows (block x T floats) live on the stack, so dk
-// and dv are read and written once per block instead of once per query. Longer rows fall back to one row of scratch.
-constexpr int kDsFloats = 4096;
-
-// Lane count and unaligned load/store type of a GCC vector type.
-template <typename V>
-struct Lanes {
-  static constexpr int W = sizeof(V) / sizeof(float);
-  typedef float U __attribute__((vector_size(sizeof(V)), aligned(4)));
-};
-
-// out[k] = dot(a, b + k*stride, n) for k < 4: the same eight lane sums per pair as dot, four keys at once so their
+// out[k] = dot8(a, b + k*stride, n) for k < 4: the same eight lane sums per pair as dot8, four keys at once so their
 // chains overlap and a is loaded once.
 static inline __attribute__((always_inline)) void dot4(float* out, const float* __restrict a, const float* __restrict b,
                                                        int64_t stride, int n) {
@@ -56,27 +33,6 @@ static inline __attribute__((always_inline)) void dot4(float* out, const float* 
     for (int e = d; e < n; ++e) l[e & 7] += a[e] * b[k * stride + e];
     out[k] = ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
   }
-}
-
-// g[0 .. NV*L) = sum over kept keys j < n, ascending, of ds[j] * k_j (the columns at k).
-template <typename V, int NV>
-static inline __attribute__((always_inline)) void dq_cols(float* __restrict g, const float* __restrict k,
-                                                          const float* __restrict p, const float* __restrict ds,
-                                                          int n, int64_t stride) {
-  typedef typename Lanes<V>::U U;
-  constexpr int L = Lanes<V>::W;
-  V acc[NV];
-#pragma GCC unroll 8
-  for (int v = 0; v < NV; ++v) acc[v] = V{};
-  for (int j = 0; j < n; ++j) {
-    if (p[j] == 0.0f) continue;
-    const float dsj = ds[j];
-    const float* kj = k + j * stride;
-#pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) acc[v] += dsj * *(const U*)(kj + v * L);
-  }
-#pragma GCC unroll 8
-  for (int v = 0; v < NV; ++v) *(U*)(g + v * L) = acc[v];
 }
 
 // dk += sum over the n queries from q, ascending, of ds[i][j] * q_i and dv += p[i][j] * dout_i (NV*L columns; p and
@@ -162,7 +118,7 @@ static inline __attribute__((always_inline)) void attn_bwd_item(
           if (p[j] != 0.0f || p[j + 1] != 0.0f || p[j + 2] != 0.0f || p[j + 3] != 0.0f)
             dot4(ds + j, go, vb + j * W, W, hd);
         for (; j < n; ++j)
-          if (p[j] != 0.0f) ds[j] = dot(go, vb + j * W, hd);
+          if (p[j] != 0.0f) ds[j] = dot8(go, vb + j * W, hd);
         float s = 0.0f;
         for (j = 0; j < n; ++j)
           if (p[j] != 0.0f) s += p[j] * ds[j];  // masked (or underflowed): contributes exactly nothing
@@ -244,7 +200,7 @@ inline void attend_row(float* out, float* p, const float* q, const float* k, con
       p[j] = 0.0f;
       continue;
     }
-    const float s = dot(q, k + j * stride, hd) * scale;
+    const float s = dot8(q, k + j * stride, hd) * scale;
     p[j] = s;
     if (!any || s > maxv) maxv = s;
     any = true;
