@@ -267,34 +267,23 @@ public sealed unsafe partial class InferenceContext
             throw new InvalidInputException($"contrastLogits must be [{positions.Length}, {Vocab}], got [{string.Join(", ", contrastLogits.Shape)}]");
         var scores = new float[b * k];
         var chunk = Math.Max(1, MaxCotangents / Math.Max(1, b));
-        var tg = new int[b * chunk];
-        var ct = contrastTargets is null ? null : new int[b * chunk];
-        var cl = contrastLogits is null ? null : new float[(long)b * chunk * Vocab];
-        var sc = new float[b * chunk];
+        var staged = new StepChunk(b, k, chunk, Vocab, targets, contrastTargets, contrastLogits);
         var (source, target) = ChunkedSeq2Seq(positions, b, k, s, t, (k0, kc, pos, src, tgt) =>
         {
-            for (var bi = 0; bi < b; bi++)
-                for (var j = 0; j < kc; j++)
-                {
-                    int from = bi * k + k0 + j, to = bi * kc + j;
-                    tg[to] = targets[from];
-                    if (ct is not null) ct[to] = contrastTargets![from];
-                    if (cl is not null) Array.Copy(contrastLogits!.Data, (long)from * Vocab, cl, (long)to * Vocab, Vocab);
-                }
+            staged.Fill(k0, kc);
             fixed (int* pp = pos)
-            fixed (int* tp = tg)
-            fixed (int* cp = ct)
-            fixed (float* lp = cl)
+            fixed (int* tp = staged.Targets)
+            fixed (int* cp = staged.ContrastTargets)
+            fixed (float* lp = staged.ContrastLogits)
             fixed (float* sp = src)
             fixed (float* dp = tgt)
-            fixed (float* scp = sc)
+            fixed (float* scp = staged.Scores)
             {
                 var a = native;
                 NativeCheck.Ok(NativeMethods.Seq2SeqBackwardStep(_handle, &a, b, kc, pp, tp, cp, lp, sp, dp, scp),
                     "inq_seq2seq_backward_step");
             }
-            for (var bi = 0; bi < b; bi++)
-                for (var j = 0; j < kc; j++) scores[bi * k + k0 + j] = sc[bi * kc + j];
+            staged.ScoresInto(scores, k0, kc);
         });
         return (source, target, scores);
     }

@@ -99,33 +99,21 @@ public sealed unsafe partial class InferenceContext
 
         var scores = new float[b * k];
         var chunk = ChunkOf(b, k);
-        var tg = new int[b * chunk];
-        var ct = contrastTargets is null ? null : new int[b * chunk];
-        var cl = contrastLogits is null ? null : new float[(long)b * chunk * Vocab];
-        var sc = new float[b * chunk];
+        var staged = new StepChunk(b, k, chunk, Vocab, targets, contrastTargets, contrastLogits);
         var gradients = ChunkedAlongK(b, k, t, (k0, kc, pos, outp) =>
         {
-            for (var bi = 0; bi < b; bi++)
-                for (var j = 0; j < kc; j++)
-                {
-                    int src = bi * k + k0 + j, dst = bi * kc + j;
-                    tg[dst] = targets[src];
-                    if (ct is not null) ct[dst] = contrastTargets![src];
-                    if (cl is not null) Array.Copy(contrastLogits!.Data, (long)src * Vocab, cl, (long)dst * Vocab, Vocab);
-                }
+            staged.Fill(k0, kc);
             fixed (int* pp = pos)
-            fixed (int* tp = tg)
-            fixed (int* cp = ct)
-            fixed (float* lp = cl)
+            fixed (int* tp = staged.Targets)
+            fixed (int* cp = staged.ContrastTargets)
+            fixed (float* lp = staged.ContrastLogits)
             fixed (float* op = outp)
-            fixed (float* sp = sc)
+            fixed (float* sp = staged.Scores)
             {
                 var a = native;
                 NativeCheck.Ok(NativeMethods.BackwardStep(_handle, &a, point, b, kc, pp, tp, cp, lp, op, sp), "inq_backward_step");
             }
-            for (var bi = 0; bi < b; bi++)
-                for (var j = 0; j < kc; j++)
-                    scores[bi * k + k0 + j] = sc[bi * kc + j];
+            staged.ScoresInto(scores, k0, kc);
         }, positions);
         return (gradients, scores);
     }
