@@ -30,7 +30,7 @@ extern "C" {
 #define INQ_API __attribute__((visibility("default")))
 #endif
 
-#define INQ_ABI_VERSION 5 /* 2: points (inq_get_hidden, inq_forward_from_hidden, inq_backward), step functions;
+#define INQ_ABI_VERSION 6 /* 2: points (inq_get_hidden, inq_forward_from_hidden, inq_backward), step functions;
                             3: INQ_ARCH_LLAMA (RMSNorm, rotary positions, grouped-query attention, SwiGLU);
                             4: ops cross_attention_forward/_backward, sinusoidal_positions, scale_add_forward; INQ_ARCH_MARIAN
                             (n_encoder_layer, embed_scale), inq_seq2seq_forward;
@@ -40,7 +40,8 @@ extern "C" {
                             (inq_seq2seq_step_scores, inq_seq2seq_backward_step); ops gated_act_* (was
                             swiglu_*), relative_position_bias, cross_attention bias, sinusoidal layout;
                             LLAMA sliding_window (Mistral), ops window_attention_forward, attention_decode;
-                            LLAMA rope_inv_freq_table (rope_scaling), rope ops' optional inv_freq input */
+                            LLAMA rope_inv_freq_table (rope_scaling), rope ops' optional inv_freq input;
+                            6: INQ_CTX_BF16, inq_cuda_device_info / inq_device_info */
 
 /* ---------------------------------------------------------------- status codes */
 typedef enum inq_status {
@@ -64,6 +65,22 @@ INQ_API const char* inq_last_error(void);
 INQ_API int32_t inq_cuda_device_count(int32_t* out_count);
 /* Human-readable build description: backends compiled in, compiler, OpenMP, CUDA runtime (caller buffer). */
 INQ_API int32_t inq_build_info(char* buffer, int32_t capacity);
+/* Facts about one CUDA device (ABI 6), for output metadata and benchmark headers. struct_size must be
+ * sizeof(inq_device_info). Versions are CUDA's integers (13000 = 13.0); driver_version 0 = no driver. */
+typedef struct inq_device_info {
+  int32_t struct_size;
+  char name[256];               /* "NVIDIA H100 80GB HBM3" */
+  int32_t cc_major, cc_minor;   /* compute capability */
+  int32_t multiprocessors;      /* SMs */
+  int32_t clock_khz;            /* peak SM clock (cudaDevAttrClockRate) */
+  int64_t total_bytes;          /* device memory */
+  int64_t free_bytes;           /* free device memory now */
+  int32_t driver_version;       /* cudaDriverGetVersion */
+  int32_t runtime_version;      /* the CUDA runtime this library was built with (static) */
+} inq_device_info;
+/* INQ_ERR_INVALID_ARGUMENT for an ordinal without a device (the message says how many exist), INQ_ERR_UNSUPPORTED in the
+ * CPU-only build. */
+INQ_API int32_t inq_cuda_device_info(int32_t ordinal, inq_device_info* out_info);
 /* CPU threads used by OpenMP regions (n <= 0: the runtime default). */
 INQ_API int32_t inq_set_num_threads(int32_t n);
 INQ_API int32_t inq_get_num_threads(int32_t* out_n);
@@ -172,6 +189,9 @@ INQ_API int32_t inq_model_weight_bytes(const inq_model* model, int64_t* out_byte
 #define INQ_CTX_KEEP_ATTENTION 1 /* reserve room to keep attention probabilities of every layer */
 #define INQ_CTX_TF32 2           /* CUDA: GEMMs on TF32 tensor cores (opt-in fast mode, ~1e-3 relative; fp32 without
                                     it); ignored on the CPU */
+#define INQ_CTX_BF16 4           /* CUDA (ABI 6): GEMMs on BF16 tensor cores (CUBLAS_COMPUTE_32F_FAST_16BF: fp32 in
+                                    memory, operands rounded to bf16, fp32 accumulation; ~1e-2 relative); ignored on
+                                    the CPU; not together with INQ_CTX_TF32 */
 
 INQ_API int32_t inq_context_memory_size(const inq_model* model, int32_t max_batch, int32_t max_seq,
                                         int32_t max_cotangents, int32_t flags, int64_t* out_bytes);
@@ -463,9 +483,12 @@ INQ_API int32_t inq_op_run(int32_t device, const char* op, const int64_t* dims, 
                            const float* scalars, int32_t n_scalars);
 
 /* ---------------------------------------------------------------- benchmarking helpers */
-/* C[M,N] = A[M,K] * B[K,N] through the backend's GEMM, for GFLOP/s measurements. */
-INQ_API int32_t inq_bench_gemm(int32_t device, int32_t m, int32_t n, int32_t k, const float* a, const float* b,
-                               float* c);
+/* C[M,N] = A[M,K] * B[K,N] through the backend's GEMM, for FLOP/s measurements (ABI 6 signature): operands are
+ * copied to the device once, one untimed warm-up GEMM runs, then `repeats` (>= 1) GEMMs back to back; out_seconds is
+ * their mean wall time (device work finished; copies excluded) and C the result. flags: 0 (fp32), INQ_CTX_TF32 or
+ * INQ_CTX_BF16 (CUDA GEMM modes; the CPU computes fp32 whatever the flag). */
+INQ_API int32_t inq_bench_gemm(int32_t device, int32_t m, int32_t n, int32_t k, int32_t flags, int32_t repeats,
+                               const float* a, const float* b, float* c, double* out_seconds);
 
 #ifdef __cplusplus
 }

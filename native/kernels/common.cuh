@@ -54,7 +54,7 @@ struct Exec {
   int device = -1;
   cudaStream_t stream = nullptr;
   cublasHandle_t blas = nullptr;
-  bool tf32 = false;
+  GemmMath math = GemmMath::Fp32;
   CudaQueue* queue = nullptr;
 };
 

@@ -142,14 +142,14 @@ void CudaDevice::upload_sync(void* dst, const void* src, size_t bytes) {
   CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
 }
 
-Queue* CudaDevice::make_queue(bool tf32) {
+Queue* CudaDevice::make_queue(GemmMath math) {
   activate();
-  return new CudaQueue(this, tf32);
+  return new CudaQueue(this, math);
 }
 
 // ---------------------------------------------------------------- queue
 
-CudaQueue::CudaQueue(CudaDevice* dev, bool tf32) : dev_(dev), tf32_(tf32) {
+CudaQueue::CudaQueue(CudaDevice* dev, GemmMath math) : dev_(dev), math_(math) {
   const Blas& b = blas();  // INQ_ERR_UNSUPPORTED when cuBLAS is missing: fail before allocating anything
   try {
     CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
@@ -159,8 +159,9 @@ CudaQueue::CudaQueue(CudaDevice* dev, bool tf32) : dev_(dev), tf32_(tf32) {
     }
     CUBLAS_CHECK(b.create(&blas_));
     CUBLAS_CHECK(b.set_stream(blas_, stream_));
-    // fp32 is the reference: TF32 tensor cores only when the context asked for them (INQ_CTX_TF32).
-    CUBLAS_CHECK(b.set_math_mode(blas_, tf32_ ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+    // fp32 is the reference: tensor cores only when the context asked for them (INQ_CTX_TF32 / INQ_CTX_BF16; the
+    // compute type of each GEMM call names the mode, see matmul.cu).
+    CUBLAS_CHECK(b.set_math_mode(blas_, math_ == GemmMath::Tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
   } catch (...) {
     release_all();
     throw;
@@ -203,7 +204,7 @@ void CudaQueue::bind() {
   e.device = dev_->ordinal();
   e.stream = stream_;
   e.blas = blas_;
-  e.tf32 = tf32_;
+  e.math = math_;
   e.queue = this;
   const Exec prev = exchange_exec(e);
   if (depth_++ == 0) prev_ = prev;
@@ -297,6 +298,34 @@ Device& cuda_device(int ordinal) {
   if ((int)d.size() < n) d.resize(n);
   if (!d[ordinal]) d[ordinal].reset(new CudaDevice(ordinal));
   return *d[ordinal];
+}
+
+void device_info(int ordinal, inq_device_info* out) {
+  cudaDeviceProp prop;
+  CUDA_CHECK(cudaGetDeviceProperties(&prop, ordinal));
+  std::snprintf(out->name, sizeof out->name, "%s", prop.name);
+  out->cc_major = prop.major;
+  out->cc_minor = prop.minor;
+  out->multiprocessors = prop.multiProcessorCount;
+  // cudaDeviceProp::clockRate is gone in CUDA 13; the attribute works in 11.x through 13.
+  int clock = 0;
+  CUDA_CHECK(cudaDeviceGetAttribute(&clock, cudaDevAttrClockRate, ordinal));
+  out->clock_khz = clock;
+  out->total_bytes = (int64_t)prop.totalGlobalMem;
+  size_t free_b = 0, total_b = 0;
+  int prev = -1;
+  (void)cudaGetDevice(&prev);
+  if (cudaSetDevice(ordinal) == cudaSuccess && cudaMemGetInfo(&free_b, &total_b) == cudaSuccess)
+    out->free_bytes = (int64_t)free_b;
+  else
+    out->free_bytes = -1;
+  (void)cudaGetLastError();
+  if (prev >= 0) (void)cudaSetDevice(prev);
+  int drv = 0;
+  if (cudaDriverGetVersion(&drv) != cudaSuccess) drv = 0;
+  (void)cudaGetLastError();
+  out->driver_version = drv;
+  out->runtime_version = CUDART_VERSION;
 }
 
 std::string build_info() {

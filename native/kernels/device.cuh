@@ -20,7 +20,7 @@ class CudaDevice;
 
 class CudaQueue final : public Queue {
  public:
-  CudaQueue(CudaDevice* dev, bool tf32);
+  CudaQueue(CudaDevice* dev, GemmMath math);
   ~CudaQueue() override;
   void bind() override;
   void unbind() override;
@@ -42,7 +42,7 @@ class CudaQueue final : public Queue {
   CudaDevice* dev_;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
-  bool tf32_;
+  GemmMath math_;
   // Two pinned halves: while the device copies one, the host fills (or drains) the other.
   static constexpr size_t kStageBytes = 8u << 20;
   char* stage_[2] = {nullptr, nullptr};
@@ -66,7 +66,7 @@ class CudaDevice final : public Device {
   void* alloc_host(size_t bytes, const char* what) override;
   void release_host(void* p) noexcept override;
   void upload_sync(void* dst, const void* src, size_t bytes) override;
-  Queue* make_queue(bool tf32) override;
+  Queue* make_queue(GemmMath math) override;
 
   // Makes this device current on the calling thread; INQ_ERR_DEVICE after a sticky fault.
   void activate();

@@ -26,7 +26,10 @@ void gemm(cublasOperation_t opa, cublasOperation_t opb, int m, int n, int k, con
     CUBLAS_CHECK(bl.set_workspace(e.blas, (void*)q, bytes < kWorkspaceBytes ? bytes : kWorkspaceBytes));
   }
   const float alpha = 1.0f, beta = 0.0f;
-  const cublasComputeType_t compute = e.tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+  // fp32 operands and results in every mode; TF32 / BF16 round the operands inside the tensor cores.
+  const cublasComputeType_t compute = e.math == GemmMath::Tf32   ? CUBLAS_COMPUTE_32F_FAST_TF32
+                                      : e.math == GemmMath::Bf16 ? CUBLAS_COMPUTE_32F_FAST_16BF
+                                                                 : CUBLAS_COMPUTE_32F;
   CUBLAS_CHECK(bl.gemm_ex(e.blas, opa, opb, m, n, k, &alpha, a, CUDA_R_32F, lda, b, CUDA_R_32F, ldb, &beta, c,
                           CUDA_R_32F, ldc, compute, CUBLAS_GEMM_DEFAULT));
 }

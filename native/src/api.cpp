@@ -1,5 +1,6 @@
 // The exported C ABI (include/inseq_native.h). Every export runs its body inside guard(): no exception crosses the
 // boundary; a failure becomes a status and a thread-local "file:line: cause" message.
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <exception>
@@ -92,6 +93,19 @@ INQ_API int32_t inq_cuda_device_count(int32_t* out_count) {
   return GUARD({
     INQ_CHECK_NOT_NULL(out_count);
     *out_count = cuda_device_count();
+  });
+}
+
+INQ_API int32_t inq_cuda_device_info(int32_t ordinal, inq_device_info* out_info) {
+  return GUARD({
+    INQ_CHECK_NOT_NULL(out_info);
+    INQ_CHECK(out_info->struct_size == (int32_t)sizeof(inq_device_info), INQ_ERR_INVALID_ARGUMENT,
+              "inq_device_info.struct_size is %d, this library's struct has %d bytes (ABI %d)", out_info->struct_size,
+              (int)sizeof(inq_device_info), INQ_ABI_VERSION);
+    const int32_t size = out_info->struct_size;
+    std::memset(out_info, 0, sizeof *out_info);
+    out_info->struct_size = size;
+    cuda_device_info(ordinal, out_info);
   });
 }
 
@@ -407,35 +421,41 @@ INQ_API int32_t inq_op_run(int32_t device, const char* op, const int64_t* dims, 
   return GUARD({ run_op(device, op, dims, n_dims, inputs, n_inputs, outputs, n_outputs, scalars, n_scalars); });
 }
 
-INQ_API int32_t inq_bench_gemm(int32_t device, int32_t m, int32_t n, int32_t k, const float* a, const float* b,
-                               float* c) {
+INQ_API int32_t inq_bench_gemm(int32_t device, int32_t m, int32_t n, int32_t k, int32_t flags, int32_t repeats,
+                               const float* a, const float* b, float* c, double* out_seconds) {
   return GUARD({
     Device& dev = inq::device(device);
     INQ_CHECK_POSITIVE(m);
     INQ_CHECK_POSITIVE(n);
     INQ_CHECK_POSITIVE(k);
+    INQ_CHECK_POSITIVE(repeats);
+    INQ_CHECK(flags == 0 || flags == INQ_CTX_TF32 || flags == INQ_CTX_BF16, INQ_ERR_INVALID_ARGUMENT,
+              "argument 'flags' must be 0, INQ_CTX_TF32 (2) or INQ_CTX_BF16 (4), got %d", flags);
     INQ_CHECK_NOT_NULL(a);
     INQ_CHECK_NOT_NULL(b);
     INQ_CHECK_NOT_NULL(c);
+    INQ_CHECK_NOT_NULL(out_seconds);
     const Ops& ops = dev.ops();
-    if (!dev.host_memory()) {  // includes the copies in and out: the GEMM alone is what inq bench's model passes time
-      std::unique_ptr<Queue> q(dev.make_queue(false));
-      const Bound bound(q.get());
-      const size_t ab = sizeof(float) * (size_t)m * k, bb = sizeof(float) * (size_t)k * n,
-                   cb = sizeof(float) * (size_t)m * n, wb = sizeof(float) * ops.matmul_workspace_floats;
-      DeviceBuffer da(dev, ab, "GEMM operand A"), db(dev, bb, "GEMM operand B"), dc(dev, cb, "GEMM result"),
-          dw(dev, wb, "GEMM workspace");
-      q->upload(da.get(), a, ab);
-      q->upload(db.get(), b, bb);
-      ops.matmul_forward(dc.get(), da.get(), db.get(), nullptr, m, k, n, 0,
-                         Workspace{dw.get(), 1, ops.matmul_workspace_floats});
-      q->download(c, dc.get(), cb);
-      return;
-    }
-    const int slots = num_threads();
-    float* ws = (float*)aligned_alloc_or_throw(slots * ops.matmul_workspace_floats * sizeof(float), "GEMM workspace");
-    ops.matmul_forward(c, a, b, nullptr, m, k, n, 0, Workspace{ws, slots, ops.matmul_workspace_floats});
-    aligned_free(ws);
+    const GemmMath math = flags == INQ_CTX_TF32 ? GemmMath::Tf32 : flags == INQ_CTX_BF16 ? GemmMath::Bf16 : GemmMath::Fp32;
+    std::unique_ptr<Queue> q(dev.make_queue(math));
+    const Bound bound(q.get());
+    const size_t ab = sizeof(float) * (size_t)m * k, bb = sizeof(float) * (size_t)k * n,
+                 cb = sizeof(float) * (size_t)m * n;
+    const int slots = dev.workspace_slots();
+    DeviceBuffer da(dev, ab, "GEMM operand A"), db(dev, bb, "GEMM operand B"), dc(dev, cb, "GEMM result"),
+        dw(dev, sizeof(float) * ops.matmul_workspace_floats * slots, "GEMM workspace");
+    q->upload(da.get(), a, ab);
+    q->upload(db.get(), b, bb);
+    const Workspace ws{dw.get<float>(), slots, ops.matmul_workspace_floats};
+    ops.matmul_forward(dc.get<float>(), da.get<float>(), db.get<float>(), nullptr, m, k, n, 0, ws);  // warm-up
+    q->finish();
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int r = 0; r < repeats; ++r)
+      ops.matmul_forward(dc.get<float>(), da.get<float>(), db.get<float>(), nullptr, m, k, n, 0, ws);
+    q->finish();
+    *out_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / repeats;
+    q->download(c, dc.get(), cb);
+    q->finish();
   });
 }
 

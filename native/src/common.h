@@ -11,6 +11,10 @@
 
 namespace inq {
 
+// The arithmetic of a context's GEMMs: fp32 is the reference; TF32 and BF16 are opt-in tensor-core modes of the CUDA
+// GEMMs (INQ_CTX_TF32 / INQ_CTX_BF16; operands and results stay fp32 in memory). The CPU always computes fp32.
+enum class GemmMath { Fp32, Tf32, Bf16 };
+
 // Thrown anywhere inside the library; caught only by the export layer (api.cpp), never crosses the C ABI.
 struct Error {
   int32_t status;

@@ -10,8 +10,11 @@ void validate_context_args(const Model* m, int max_batch, int max_seq, int max_c
   INQ_CHECK_POSITIVE(max_batch);
   INQ_CHECK_POSITIVE(max_seq);
   INQ_CHECK(max_cot >= 0, INQ_ERR_INVALID_ARGUMENT, "argument 'max_cotangents' must be >= 0 (got %d)", max_cot);
-  INQ_CHECK((flags & ~(INQ_CTX_KEEP_ATTENTION | INQ_CTX_TF32)) == 0, INQ_ERR_INVALID_ARGUMENT,
-            "argument 'flags' has unknown bits 0x%x (known: INQ_CTX_KEEP_ATTENTION = 1, INQ_CTX_TF32 = 2)", flags);
+  INQ_CHECK((flags & ~(INQ_CTX_KEEP_ATTENTION | INQ_CTX_TF32 | INQ_CTX_BF16)) == 0, INQ_ERR_INVALID_ARGUMENT,
+            "argument 'flags' has unknown bits 0x%x (known: INQ_CTX_KEEP_ATTENTION = 1, INQ_CTX_TF32 = 2, "
+            "INQ_CTX_BF16 = 4)", flags);
+  INQ_CHECK((flags & (INQ_CTX_TF32 | INQ_CTX_BF16)) != (INQ_CTX_TF32 | INQ_CTX_BF16), INQ_ERR_INVALID_ARGUMENT,
+            "argument 'flags' asks for both INQ_CTX_TF32 and INQ_CTX_BF16; a context has one GEMM mode");
   INQ_CHECK((int64_t)max_cot * max_seq < ((int64_t)1 << 31) && (int64_t)max_batch * max_seq < ((int64_t)1 << 31),
             INQ_ERR_INVALID_ARGUMENT, "max_batch (%d) or max_cotangents (%d) times max_seq (%d) reaches 2^31 rows",
             max_batch, max_cot, max_seq);
@@ -106,7 +109,7 @@ Context* context_create(Model* m, int max_batch, int max_seq, int max_cot, int f
   try {
     if (!dev.host_memory())
       host_ints = (char*)aligned_alloc_or_throw(L.ints_end - L.ints_begin, "the context's integer tables");
-    queue = dev.make_queue((flags & INQ_CTX_TF32) != 0);
+    queue = dev.make_queue((flags & INQ_CTX_TF32) ? GemmMath::Tf32 : (flags & INQ_CTX_BF16) ? GemmMath::Bf16 : GemmMath::Fp32);
   } catch (...) {
     aligned_free(host_ints);
     dev.release(arena);

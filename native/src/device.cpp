@@ -47,8 +47,8 @@ class CpuDevice final : public Device {
   void* alloc_host(size_t bytes, const char* what) override { return aligned_alloc_or_throw(bytes, what); }
   void release_host(void* p) noexcept override { aligned_free(p); }
   void upload_sync(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
-  Queue* make_queue(bool tf32) override {
-    (void)tf32;
+  Queue* make_queue(GemmMath math) override {
+    (void)math;
     return new CpuQueue();
   }
 };
@@ -78,6 +78,18 @@ int cuda_device_count() {
   return cuda::device_count();
 #else
   return 0;
+#endif
+}
+
+void cuda_device_info(int ordinal, inq_device_info* out) {
+#ifdef INSEQ_NATIVE_HAVE_CUDA
+  const int n = cuda::device_count();
+  INQ_CHECK(ordinal >= 0 && ordinal < n, INQ_ERR_INVALID_ARGUMENT,
+            "CUDA device %d does not exist (this machine has %d usable CUDA device(s))", ordinal, n);
+  cuda::device_info(ordinal, out);
+#else
+  (void)out;
+  INQ_FAIL(INQ_ERR_UNSUPPORTED, "CUDA device %d: this build has no CUDA backend (CPU only)", ordinal);
 #endif
 }
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common.h"
 #include "ops.h"
 
 namespace inq {
@@ -56,8 +57,8 @@ class Device {
   virtual void release_host(void* p) noexcept = 0;
   // Synchronous host -> device copy outside any context (weights).
   virtual void upload_sync(void* dst, const void* src, size_t bytes) = 0;
-  // tf32: GEMMs may use TF32 tensor cores (INQ_CTX_TF32; ignored on the CPU).
-  virtual Queue* make_queue(bool tf32) = 0;
+  // The GEMM arithmetic of the queue's matmuls (INQ_CTX_TF32 / INQ_CTX_BF16; the CPU always computes fp32).
+  virtual Queue* make_queue(GemmMath math) = 0;
 };
 
 // The device for INQ_DEVICE_CPU or a CUDA ordinal: INQ_ERR_INVALID_ARGUMENT below -1, INQ_ERR_UNSUPPORTED in a
@@ -69,6 +70,8 @@ Device& cpu_device();
 int cuda_device_count();
 // "cuda: runtime 13.0, driver 13.0, cuBLAS libcublas.so.13, 1 device(s): NVIDIA H100 ..." or why there is none.
 std::string cuda_build_info();
+// Name, compute capability, SMs, clock, memory and versions of CUDA device `ordinal` (inq_cuda_device_info).
+void cuda_device_info(int ordinal, inq_device_info* out);
 
 // Device memory owned by a scope (tests, single-op runs, benchmarks; never the hot path).
 class DeviceBuffer {
@@ -105,6 +108,7 @@ namespace cuda {
 Device& cuda_device(int ordinal);
 int device_count();
 std::string build_info();
+void device_info(int ordinal, inq_device_info* out);
 }  // namespace cuda
 #endif
 

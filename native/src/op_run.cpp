@@ -64,7 +64,7 @@ class OpMemory {
  public:
   explicit OpMemory(Device& dev) : dev_(dev) {
     if (!dev.host_memory()) {
-      queue_.reset(dev.make_queue(false));
+      queue_.reset(dev.make_queue(GemmMath::Fp32));
       queue_->bind();
     }
   }

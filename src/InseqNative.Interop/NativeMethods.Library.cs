@@ -7,7 +7,7 @@ namespace InseqNative.Interop;
 public static unsafe partial class NativeMethods
 {
     /// <summary>The ABI version these declarations were written against (INQ_ABI_VERSION).</summary>
-    public const int ExpectedAbiVersion = 5;
+    public const int ExpectedAbiVersion = 6;
     public const int DeviceCpu = -1;
 
     [LibraryImport(NativeLibraryResolver.LibraryName, EntryPoint = "inq_abi_version")]
@@ -18,6 +18,9 @@ public static unsafe partial class NativeMethods
 
     [LibraryImport(NativeLibraryResolver.LibraryName, EntryPoint = "inq_cuda_device_count")]
     public static partial int CudaDeviceCount(out int count);
+
+    [LibraryImport(NativeLibraryResolver.LibraryName, EntryPoint = "inq_cuda_device_info")]
+    public static partial int CudaDeviceInfo(int ordinal, NativeDeviceInfo* info);
 
     [LibraryImport(NativeLibraryResolver.LibraryName, EntryPoint = "inq_build_info")]
     public static partial int BuildInfo(byte* buffer, int capacity);

@@ -8,6 +8,9 @@ public static unsafe partial class NativeMethods
     public static partial int OpRun(int device, string op, long* dims, int nDims, void** inputs, int nInputs,
         float** outputs, int nOutputs, float* scalars, int nScalars);
 
+    /// <summary>inq_bench_gemm: mean seconds of <paramref name="repeats"/> GEMMs after a warm-up, copies excluded;
+    /// flags 0, <see cref="ContextTf32"/> or <see cref="ContextBf16"/>.</summary>
     [LibraryImport(NativeLibraryResolver.LibraryName, EntryPoint = "inq_bench_gemm")]
-    public static partial int BenchGemm(int device, int m, int n, int k, float* a, float* b, float* c);
+    public static partial int BenchGemm(int device, int m, int n, int k, int flags, int repeats, float* a, float* b,
+        float* c, out double seconds);
 }

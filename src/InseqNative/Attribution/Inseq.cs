@@ -8,11 +8,13 @@ namespace InseqNative;
 /// <c>list_step_functions</c>.</summary>
 public static class Inseq
 {
-    /// <summary>Loads a Hugging Face model folder for attribution with a default method (Inseq id, e.g. "saliency").</summary>
-    public static AttributionModel LoadModel(string path, string method = "saliency", Device? device = null)
+    /// <summary>Loads a Hugging Face model folder for attribution with a default method (Inseq id, e.g. "saliency").
+    /// <paramref name="precision"/>: the GEMM mode on CUDA (see <see cref="TransformerModel.Load"/>).</summary>
+    public static AttributionModel LoadModel(string path, string method = "saliency", Device? device = null,
+        GemmPrecision precision = GemmPrecision.Fp32)
     {
         MethodRegistry.Get(method);
-        var model = TransformerModel.Load(path, device);
+        var model = TransformerModel.Load(path, device, precision);
         try
         {
             return new AttributionModel(model, method);

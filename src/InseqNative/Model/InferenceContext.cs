@@ -29,7 +29,7 @@ public sealed unsafe partial class InferenceContext : IDisposable
             throw new InvalidInputException($"context sizes must be positive (batch {maxBatch}, sequence {maxSeq}, cotangents {maxCotangents})");
         Model = model;
         MaxBatch = maxBatch; MaxSequence = maxSeq; MaxCotangents = maxCotangents; CanKeepAttention = keepAttention;
-        var flags = keepAttention ? NativeMethods.ContextKeepAttention : 0;
+        var flags = model.ContextFlags(keepAttention);
         ArenaBytes = model.ContextMemoryBytes(maxBatch, maxSeq, maxCotangents, keepAttention);
         NativeCheck.Ok(NativeMethods.ContextCreate(model.Handle, maxBatch, maxSeq, maxCotangents, flags, out var raw),
             "inq_context_create");

@@ -18,29 +18,36 @@ public sealed unsafe class TransformerModel : IDisposable
     /// <summary>Null for models built in memory (benchmarks) without tokenizer files.</summary>
     public TextTokenizer? Tokenizer { get; }
     public Device Device { get; }
+    /// <summary>The GEMM arithmetic of every context of this model: what was asked on a CUDA device, always
+    /// <see cref="GemmPrecision.Fp32"/> on the CPU (which has no other mode).</summary>
+    public GemmPrecision Precision { get; }
     public string? FolderPath { get; }
     public long WeightBytes { get; }
 
     TransformerModel(ModelHandle handle, ModelConfig config, GenerationConfig generation, TextTokenizer? tokenizer,
-        Device device, string? folder)
+        Device device, GemmPrecision precision, string? folder)
     {
         Handle = handle; Config = config; GenerationConfig = generation; Tokenizer = tokenizer; Device = device;
+        Precision = device.Kind == DeviceKind.Cuda ? precision : GemmPrecision.Fp32;
         FolderPath = folder;
         NativeCheck.Ok(NativeMethods.ModelWeightBytes(handle, out var bytes), "inq_model_weight_bytes");
         WeightBytes = bytes;
     }
 
-    /// <summary>Loads a Hugging Face model folder (config.json, *.safetensors, tokenizer files).</summary>
-    public static TransformerModel Load(string folder, Device? device = null)
+    /// <summary>Loads a Hugging Face model folder (config.json, *.safetensors, tokenizer files).
+    /// <paramref name="precision"/>: the GEMM mode on a CUDA device (TF32 / BF16 are opt-in); asking for one with
+    /// <see cref="Device.Cpu"/> is an error, with <see cref="Device.Auto"/> that lands on the CPU it computes fp32
+    /// (<see cref="Precision"/> says which ran).</summary>
+    public static TransformerModel Load(string folder, Device? device = null, GemmPrecision precision = GemmPrecision.Fp32)
     {
         using var files = ModelFolder.Open(folder);
         var resolved = (device ?? Device.Auto);
-        var handle = CreateNative(files.Config, resolved, out var actual);
+        var handle = CreateNative(files.Config, resolved, precision, out var actual);
         try
         {
             WeightUploader.Upload(handle, files.Checkpoint, files.Config);
             return new TransformerModel(handle, files.Config, files.GenerationConfig, files.Tokenizer, actual,
-                Path.GetFullPath(folder));
+                precision, Path.GetFullPath(folder));
         }
         catch
         {
@@ -51,13 +58,14 @@ public sealed unsafe class TransformerModel : IDisposable
 
     /// <summary>A model with random weights (normal, std <paramref name="std"/>; norms 1, biases 0) built in
     /// memory: for benchmarks and tests that need a shape, not a checkpoint.</summary>
-    public static TransformerModel CreateRandom(ModelConfig config, int seed, Device? device = null, float std = 0.02f)
+    public static TransformerModel CreateRandom(ModelConfig config, int seed, Device? device = null, float std = 0.02f,
+        GemmPrecision precision = GemmPrecision.Fp32)
     {
-        var handle = CreateNative(config, device ?? Device.Auto, out var actual);
+        var handle = CreateNative(config, device ?? Device.Auto, precision, out var actual);
         try
         {
             WeightUploader.UploadRandom(handle, config, seed, std);
-            return new TransformerModel(handle, config, GenerationConfig.Default, null, actual, null);
+            return new TransformerModel(handle, config, GenerationConfig.Default, null, actual, precision, null);
         }
         catch
         {
@@ -66,8 +74,12 @@ public sealed unsafe class TransformerModel : IDisposable
         }
     }
 
-    static ModelHandle CreateNative(ModelConfig config, Device device, out Device actual)
+    static ModelHandle CreateNative(ModelConfig config, Device device, GemmPrecision precision, out Device actual)
     {
+        if (device.Kind == DeviceKind.Cpu && precision != GemmPrecision.Fp32)
+            throw new InvalidInputException(
+                $"precision {precision.Id()} is a CUDA tensor-core GEMM mode; the CPU backend computes fp32 only " +
+                "(use device cuda or auto, or precision fp32)");
         if (NativeMethods.AbiVersion() != NativeMethods.ExpectedAbiVersion)
             throw new InseqException(
                 $"native library {NativeLibraryResolver.LoadedPath} has ABI version {NativeMethods.AbiVersion()}, " +
@@ -85,9 +97,12 @@ public sealed unsafe class TransformerModel : IDisposable
     public long ContextMemoryBytes(int maxBatch, int maxSeq, int maxCotangents, bool keepAttention = false)
     {
         NativeCheck.Ok(NativeMethods.ContextMemorySize(Handle, maxBatch, maxSeq, maxCotangents,
-            keepAttention ? NativeMethods.ContextKeepAttention : 0, out var bytes), "inq_context_memory_size");
+            ContextFlags(keepAttention), out var bytes), "inq_context_memory_size");
         return bytes;
     }
+
+    internal int ContextFlags(bool keepAttention) =>
+        (keepAttention ? NativeMethods.ContextKeepAttention : 0) | Precision.ContextFlagValue();
 
     public InferenceContext CreateContext(int maxBatch, int maxSeq, int maxCotangents = 0, bool keepAttention = false)
     {

@@ -55,12 +55,18 @@ static class AttributionInfoBuilder
             // Ours (not in Inseq): where and how it ran.
             ["backend"] = m.Device.Kind == DeviceKind.Cuda ? "cuda" : "cpu",
             ["device"] = m.Device.ToString(),
+            ["device_name"] = DeviceName(m.Device),
+            ["gemm_precision"] = m.Precision.Id(),
             ["strategy"] = strategy.ToString().ToLowerInvariant(),
             ["strategy_reason"] = reason,
             ["native_build"] = NativeInfo.BuildInfo(),
             ["generated_ids_round_trip"] = options.ReproduceInseqRoundTrip,
         };
     }
+
+    /// <summary>"cpu" or the CUDA device's name, architecture and driver / runtime versions.</summary>
+    static string DeviceName(Device device) =>
+        device.Kind == DeviceKind.Cuda ? CudaDeviceInfo.Query(device.Ordinal).ToString() : "cpu";
 
     static string ModelClass(TransformerModel m) => m.Config.ModelType switch
     {
