@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using InseqNative.Interop;
+using InseqNative.Loading;
 
 namespace InseqNative.Bench;
 
@@ -19,19 +20,42 @@ public static class BenchRunner
         foreach (var t in s.ModelThreads.Append(s.Threads))
             if (t < 0) throw new InvalidInputException("thread counts must be 0 (all cores) or more");
         var config = BenchShapes.Get(s.Shape);
+        if (s.Precisions.Count == 0) throw new InvalidInputException("--precision needs at least one mode");
+        for (var i = 0; i < s.Precisions.Count; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            using var model = TransformerModel.CreateRandom(config, seed: 1234, s.Device, precision: s.Precisions[i]);
+            var buildSeconds = sw.Elapsed.TotalSeconds;
+            if (i == 0) Header(s, config, model, buildSeconds, output);
+            if (s.Precisions.Count > 1)
+            {
+                output.WriteLine($"# GEMM precision {model.Precision.Id()}");
+                output.WriteLine();
+            }
+            Sections(s, config, model, output, progress);
+        }
+    }
 
-        var sw = Stopwatch.StartNew();
-        using var model = TransformerModel.CreateRandom(config, seed: 1234, s.Device);
-        var buildSeconds = sw.Elapsed.TotalSeconds;
+    static void Header(BenchSettings s, ModelConfig config, TransformerModel model, double buildSeconds, TextWriter output)
+    {
         var memory = MachineInfo.MemoryGib() is { } gib ? $", {gib:0.0} GiB memory" : "";
         output.WriteLine($"# inseq bench — {s.Shape}: {BenchShapes.Describe(config)}; random weights ({model.WeightBytes / 1e6:0.0} MB, built in {buildSeconds:0.0} s)");
         output.WriteLine();
         output.WriteLine($"- date: {DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture)}");
         output.WriteLine($"- device: {model.Device}; CPU: {MachineInfo.CpuModel()}, {Environment.ProcessorCount} cores visible{memory}");
+        if (model.Device.Kind == DeviceKind.Cuda)
+        {
+            var info = CudaDeviceInfo.Query(model.Device.Ordinal);
+            output.WriteLine($"- GPU: {info}; nominal peaks (TFLOP/s at the peak clock): " +
+                             string.Join(", ", Enum.GetValues<GemmPrecision>().Select(p => $"{p.Id()} {info.PeakTflops(p)?.ToString("0.0", CultureInfo.InvariantCulture) ?? "?"}")));
+        }
         output.WriteLine($"- native: {NativeInfo.BuildInfo()}");
-        output.WriteLine($"- precision: fp32; load average at start: {MachineInfo.LoadAverage()} (other processes may share the cores)");
+        output.WriteLine($"- precision: {string.Join(", ", s.Precisions.Select(p => p.Id()))} (GEMMs; everything else fp32); load average at start: {MachineInfo.LoadAverage()} (other processes may share the cores)");
         output.WriteLine();
+    }
 
+    static void Sections(BenchSettings s, ModelConfig config, TransformerModel model, TextWriter output, TextWriter progress)
+    {
         if (s.Runs("model"))
             foreach (var threads in s.ModelThreads.Count > 0 ? s.ModelThreads : [s.Threads])
             {

@@ -14,6 +14,8 @@ namespace InseqNative.Bench;
 public sealed record BenchSettings(string Shape, int Sequence, int Batch, int Repeats, int Threads, Device Device,
     int GemmSize)
 {
+    /// <summary>GEMM modes to measure, one pass over the sections each (CUDA: fp32, tf32, bf16; the CPU: fp32).</summary>
+    public IReadOnlyList<GemmPrecision> Precisions { get; init; } = [GemmPrecision.Fp32];
     public IReadOnlyList<int> ModelThreads { get; init; } = [];
     public IReadOnlyList<string> Sections { get; init; } = ["model", "attribution"];
     public IReadOnlyList<string> Methods { get; init; } = AttributionBench.DefaultMethods;

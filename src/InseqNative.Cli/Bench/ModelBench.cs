@@ -35,9 +35,17 @@ public static class ModelBench
             output.WriteLine($"| {what} | {seconds * 1e3:0.0} | {tokens / seconds:0.0} {unit} |");
         output.WriteLine($"| fused vs stepwise | | {stepwise / fused:0.00}× |");
         output.WriteLine();
+        if (ModelFlops.FusedPass(config, s.Batch, s.Sequence) is { } flops && ModelFlops.Forward(config, s.Batch, s.Sequence) is { } fwdFlops)
+        {
+            var peak = PeakLine(model);
+            output.WriteLine($"achieved (analytic FLOPs: GEMMs + attention matmuls): forward {fwdFlops / table[0].Seconds / 1e12:0.000} TFLOP/s, " +
+                             $"fused pass {flops / 1e12:0.000} TFLOP in {fused * 1e3:0.0} ms = {flops / fused / 1e12:0.000} TFLOP/s" +
+                             (peak is { } p ? $" = {100 * flops / fused / 1e12 / p.Tflops:0.0}% of {p.What}" : ""));
+            output.WriteLine();
+        }
         output.WriteLine($"context arena {arenaBytes / 1e6:0.0} MB, weights {model.WeightBytes / 1e6:0.0} MB, " +
                          $"process peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:0} MB (process lifetime)");
-        if (s.GemmSize > 0) output.WriteLine(GemmBench.Run(s.GemmSize, model.Device, s.Repeats));
+        if (s.GemmSize > 0) output.WriteLine(GemmBench.Run(s.GemmSize, model.Device, model.Precision, s.Repeats));
         output.WriteLine();
     }
 
@@ -148,6 +156,16 @@ public static class ModelBench
         });
         table.Add(new Row("input gradients, stepwise (source + target-prefix forward + backward per token)", stepwise, b * k, "attributed tokens/s"));
         return (table, ctx.ArenaBytes);
+    }
+
+    /// <summary>The nominal peak of the model's GEMM mode on its CUDA device (null on the CPU or an unknown GPU).</summary>
+    public static (double Tflops, string What)? PeakLine(TransformerModel model)
+    {
+        if (model.Device.Kind != DeviceKind.Cuda) return null;
+        var info = CudaDeviceInfo.Query(model.Device.Ordinal);
+        return info.PeakTflops(model.Precision) is { } peak
+            ? (peak, $"the {info.Architecture} nominal {model.Precision.Id()} peak {peak:0.0} TFLOP/s")
+            : null;
     }
 
     static double Median(int repeats, Action action)

@@ -29,12 +29,13 @@ static class AttributeCommand
         var save = new Option<string?>("--save") { Description = "write the raw (un-aggregated) output as Inseq JSON (.gz: gzip'd)" };
         var viz = new Option<string?>("--viz") { Description = "write an HTML heatmap of the aggregated output" };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
+        var precision = new Option<string>("--precision") { Description = "GEMM mode on CUDA: fp32 (reference), tf32 or bf16 (tensor cores, opt-in; the CPU computes fp32)", DefaultValueFactory = _ => "fp32" };
         var strategy = new Option<string>("--strategy") { Description = "auto, fused or stepwise", DefaultValueFactory = _ => "auto" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "do not print the tables" };
 
         var cmd = new Command("attribute", "attribute generated tokens to their inputs (Inseq's model.attribute)");
         foreach (var o in new Option[] { model, method, input, generated, stepScores, attributedFn, start, end, batch, maxNew,
-                     contrast, contrastSources, attributeTarget, includeEos, methodArgs, save, viz, device, strategy, quiet })
+                     contrast, contrastSources, attributeTarget, includeEos, methodArgs, save, viz, device, precision, strategy, quiet })
             cmd.Options.Add(o);
         cmd.SetAction(parse =>
         {
@@ -61,7 +62,8 @@ static class AttributeCommand
                 if (parse.GetValue(attributeTarget)) kwargs["attribute_target"] = true;
                 var options = InseqArguments.ToOptions(kwargs);
 
-                using var attributionModel = Inseq.LoadModel(parse.GetValue(model)!, methodId, Device.Parse(parse.GetValue(device)!));
+                using var attributionModel = Inseq.LoadModel(parse.GetValue(model)!, methodId, Device.Parse(parse.GetValue(device)!),
+                    GemmPrecisionExtensions.Parse(parse.GetValue(precision)!));
                 if (parse.GetValue(attributeTarget) && !attributionModel.Model.Config.IsEncoderDecoder)
                     stderr.WriteLine("note: --attribute-target has no effect on decoder-only models: their target prefix is always attributed");
                 var inputs = parse.GetValue(input)!;
@@ -82,7 +84,7 @@ static class AttributeCommand
                 }
                 if (!parse.GetValue(quiet)) ConsoleRenderer.Render(aggregated, stdout);
                 stderr.WriteLine($"{methodId}: {output.SequenceAttributions.Sum(x => x.StepCount)} tokens attributed in " +
-                                 $"{output.Info.ExecTime:0.000} s ({output.Info["strategy"]} strategy, {output.Info["device"]})");
+                                 $"{output.Info.ExecTime:0.000} s ({output.Info["strategy"]} strategy, {output.Info["device"]}, {output.Info["gemm_precision"]})");
                 return 0;
             }
             catch (Exception e)

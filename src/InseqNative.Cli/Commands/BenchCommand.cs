@@ -19,6 +19,7 @@ static class BenchCommand
         var threads = new Option<int>("--threads") { Description = "CPU threads (0: all cores)", DefaultValueFactory = _ => 0 };
         var modelThreads = new Option<string>("--model-threads") { Description = "model passes: comma-separated thread counts, one table each (default: --threads)", DefaultValueFactory = _ => "" };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
+        var precision = new Option<string>("--precision") { Description = "comma-separated GEMM modes to measure, one pass over the sections each: fp32, tf32, bf16 (tf32/bf16: CUDA only)", DefaultValueFactory = _ => "fp32" };
         var gemm = new Option<int>("--gemm-size") { Description = "square GEMM size for the GFLOP/s line (0: skip)", DefaultValueFactory = _ => 1024 };
         var methods = new Option<string>("--methods") { Description = "attribution: comma-separated method ids", DefaultValueFactory = _ => string.Join(",", AttributionBench.DefaultMethods) };
         var lengths = new Option<string>("--lengths") { Description = "attribution: comma-separated prompt+forced token counts", DefaultValueFactory = _ => "20+20,64+64" };
@@ -28,7 +29,7 @@ static class BenchCommand
         var maxSeconds = new Option<double>("--max-seconds") { Description = "attribution: skip a cell whose estimated wall time exceeds this (0: never skip)", DefaultValueFactory = _ => 120 };
 
         var cmd = new Command("bench", "measure model-pass and attribution throughput (fused vs stepwise) on a random-weight model shape");
-        foreach (var o in new Option[] { shape, sections, seq, batch, repeats, threads, modelThreads, device, gemm, methods, lengths, igSteps, strategies, attrRepeats, maxSeconds })
+        foreach (var o in new Option[] { shape, sections, seq, batch, repeats, threads, modelThreads, device, precision, gemm, methods, lengths, igSteps, strategies, attrRepeats, maxSeconds })
             cmd.Options.Add(o);
         cmd.SetAction(parse =>
         {
@@ -39,6 +40,7 @@ static class BenchCommand
                     parse.GetValue(gemm))
                 {
                     Sections = List(parse.GetValue(sections)!),
+                    Precisions = List(parse.GetValue(precision)!).Select(GemmPrecisionExtensions.Parse).Distinct().ToArray(),
                     ModelThreads = List(parse.GetValue(modelThreads)!).Select(t => Int(t, "--model-threads")).ToArray(),
                     Methods = List(parse.GetValue(methods)!).Distinct().ToArray(),
                     Lengths = List(parse.GetValue(lengths)!).Select(Length).Distinct().ToArray(),

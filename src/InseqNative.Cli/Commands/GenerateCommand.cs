@@ -18,16 +18,18 @@ static class GenerateCommand
         var topP = new Option<float?>("--top-p", "--top_p") { Description = "nucleus mass when sampling" };
         var seed = new Option<int?>("--seed") { Description = "sampler seed (same seed, same tokens)" };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
+        var precision = new Option<string>("--precision") { Description = "GEMM mode on CUDA: fp32 (reference), tf32 or bf16 (tensor cores, opt-in; the CPU computes fp32)", DefaultValueFactory = _ => "fp32" };
         var json = new Option<bool>("--json") { Description = "print one JSON object instead of text" };
 
         var cmd = new Command("generate", "generate a continuation and show each new token's probability");
-        foreach (var o in new Option[] { model, input, maxNew, doSample, temperature, topK, topP, seed, device, json })
+        foreach (var o in new Option[] { model, input, maxNew, doSample, temperature, topK, topP, seed, device, precision, json })
             cmd.Options.Add(o);
         cmd.SetAction(parse =>
         {
             try
             {
-                using var m = TransformerModel.Load(parse.GetValue(model)!, Device.Parse(parse.GetValue(device)!));
+                using var m = TransformerModel.Load(parse.GetValue(model)!, Device.Parse(parse.GetValue(device)!),
+                    GemmPrecisionExtensions.Parse(parse.GetValue(precision)!));
                 var options = new GenerationOptions
                 {
                     MaxNewTokens = parse.GetValue(maxNew),
