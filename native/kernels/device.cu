@@ -140,6 +140,10 @@ void CudaDevice::release_host(void* p) noexcept {
 void CudaDevice::upload_sync(void* dst, const void* src, size_t bytes) {
   activate();
   CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
+  // From pageable memory cudaMemcpy may return before the DMA into dst has finished, and the contexts' streams are
+  // non-blocking (no implicit ordering with the legacy stream the copy ran on): wait for it, so that no kernel of a
+  // context can read a weight before it has landed.
+  CUDA_CHECK(cudaStreamSynchronize(cudaStreamLegacy));
 }
 
 Queue* CudaDevice::make_queue(bool tf32) {
