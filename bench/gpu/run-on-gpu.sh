@@ -39,11 +39,18 @@ package() {
   # Not needed to run the tests, and megabytes each: debugger support, symbols, XML docs.
   rm -f "$stage"/app/libmscordaccore.so "$stage"/app/libmscordbi.so "$stage"/app/createdump "$stage"/app/*.pdb \
     "$stage"/app/*.xml
-  # The fixtures the CUDA tests read (the device tool carries 64 MiB): the decoder-only models and their cases.
+  # The fixtures the CUDA tests read (the device tool carries 64 MiB): the decoder-only models and their cases
+  # (CudaModelParityTests, CudaInseqCaseTests) and the encoder-decoder ones (CudaSeq2SeqParityTests loads tiny-marian,
+  # tiny-m2m100 and tiny-t5; CudaInseqCaseTests' encoder-decoder theory enumerates their cases, and a theory with no
+  # data fails). About 10 MB of the archive.
   mkdir -p "$stage/fixtures/models" "$stage/fixtures/cases"
   cp "$fixtures"/*.md "$fixtures"/index.json "$stage/fixtures/" 2>/dev/null
-  cp -r "$fixtures"/models/tiny-gpt2* "$fixtures/models/tiny-llama" "$stage/fixtures/models/"
-  cp "$fixtures"/cases/tiny-gpt2*.json "$fixtures"/cases/tiny-llama*.json "$stage/fixtures/cases/"
+  local m
+  for m in tiny-gpt2 tiny-gpt2-bpe tiny-llama tiny-marian tiny-m2m100 tiny-t5; do
+    [[ -d $fixtures/models/$m ]] || { echo "fixture model $m missing in $fixtures/models"; exit 1; }
+    cp -r "$fixtures/models/$m" "$stage/fixtures/models/"
+    cp "$fixtures/cases/$m"__*.json "$stage/fixtures/cases/" 2>/dev/null
+  done
   mkdir -p "$(dirname "$pkg")"
   tar -C "$stage" -cf - app fixtures | xz -T0 -6 >"$pkg" || exit 1
   ls -la "$pkg"

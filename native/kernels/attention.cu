@@ -234,11 +234,19 @@ void check_head_dim(int C, int H) {
             kMaxAcc * kAttBlock, C / H);
 }
 
+// gridDim.y and gridDim.z are at most 65535: a clear error instead of cudaErrorInvalidConfiguration.
+void check_grid_yz(int y, int z, const char* what) {
+  INQ_CHECK(y <= 65535 && z <= 65535, INQ_ERR_UNSUPPORTED,
+            "CUDA attention: %s (%d x %d) exceeds the 65535 blocks of a grid's y / z dimension", what, y, z);
+}
+
 }  // namespace
 
 void attention_forward(float* out, float* att, const float* qkv, const int32_t* mask, int B, int T, int C, int H,
                        int KVH, int window, float scale, cudaStream_t stream) {
+  if (B <= 0 || T <= 0 || H <= 0) return;  // an empty grid is a launch error
   check_head_dim(C, H);
+  check_grid_yz(H, B, "heads x batch");
   const dim3 grid((unsigned)T, (unsigned)H, (unsigned)B);
   attention_forward_kernel<<<grid, kAttBlock, sizeof(float) * (C / H), stream>>>(out, att, qkv, mask, T, C, H, KVH,
                                                                                  window, scale);
@@ -247,8 +255,9 @@ void attention_forward(float* out, float* att, const float* qkv, const int32_t* 
 
 void attention_backward(float* dqkv, float* scratch, const float* dout, const float* qkv, const float* att, RowMap map,
                         int C, int H, int KVH, float scale, cudaStream_t stream) {
-  if (map.rows <= 0 || map.R <= 0) return;
+  if (map.rows <= 0 || map.R <= 0 || map.T_saved <= 0) return;
   check_head_dim(C, H);
+  check_grid_yz(H, map.R, "heads x cotangent rows");
   const dim3 grid_q((unsigned)map.T_saved, (unsigned)H, (unsigned)map.R);
   attention_backward_dq_kernel<<<grid_q, kAttBlock, 0, stream>>>(dqkv, scratch, dout, qkv, att, map, C, H, KVH, scale);
   CUDA_CHECK_LAUNCH();
@@ -269,7 +278,9 @@ void kv_cache_write(float* kcache, float* vcache, const float* qkv, int B, int T
 void attention_decode(float* out, float* att, const float* qkv, const float* kcache, const float* vcache,
                       const int32_t* mask, int B, int n_keys, int S, int C, int H, int KVH, int window,
                       float scale, cudaStream_t stream) {
+  if (B <= 0 || H <= 0) return;  // an empty grid is a launch error
   check_head_dim(C, H);
+  check_grid_yz(B, 1, "batch");
   const dim3 grid((unsigned)H, (unsigned)B);
   attention_decode_kernel<<<grid, kAttBlock, sizeof(float) * (C / H), stream>>>(out, att, qkv, kcache, vcache, mask,
                                                                                 n_keys, S, C, H, KVH, window, scale);

@@ -65,7 +65,16 @@ void record_fault(int32_t status, const char* msg, bool sticky) {
 
 CudaDevice::CudaDevice(int ordinal) : ordinal_(ordinal) {
   cudaDeviceProp prop;
-  CUDA_CHECK(cudaGetDeviceProperties(&prop, ordinal));
+  // Constructed under g_devices_mu (cuda_device): not CUDA_CHECK, whose record_fault takes that mutex again for a
+  // sticky error (a self-deadlock); there is no device to mark broken yet anyway.
+  const cudaError_t err = cudaGetDeviceProperties(&prop, ordinal);
+  if (err != cudaSuccess) {
+    char msg[768];
+    const int32_t status = status_of(err, "cudaGetDeviceProperties(&prop, ordinal)", __FILE__, __LINE__, msg,
+                                     sizeof msg);
+    (void)cudaGetLastError();
+    throw Error{status, msg};
+  }
   char buf[512];
   std::snprintf(buf, sizeof buf, "cuda:%d (%s, sm_%d%d, %.1f GiB)", ordinal, prop.name, prop.major, prop.minor,
                 (double)prop.totalGlobalMem / (1024.0 * 1024.0 * 1024.0));
@@ -140,6 +149,10 @@ void CudaDevice::release_host(void* p) noexcept {
 void CudaDevice::upload_sync(void* dst, const void* src, size_t bytes) {
   activate();
   CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
+  // From pageable memory cudaMemcpy may return before the DMA into dst has finished, and the contexts' streams are
+  // non-blocking (no implicit ordering with the legacy stream the copy ran on): wait for it, so that no kernel of a
+  // context can read a weight before it has landed.
+  CUDA_CHECK(cudaStreamSynchronize(cudaStreamLegacy));
 }
 
 Queue* CudaDevice::make_queue(GemmMath math) {
