@@ -83,13 +83,29 @@ public sealed class AttributionModel : IDisposable
         var methodOptions = options.MethodOptions ?? method.DefaultOptions;
         var (strategy, reason) = ChooseStrategy(options);
         var (rowChunk, cotangents) = SizeChunks(plans.Max(p => Math.Max(p.Length, p.SourceOffset)), plans.Max(p => p.Steps), methodOptions, options);
-        var runner = StepRunner.Create(strategy, Model, rowChunk, cotangents);
-        var attributor = new SequenceAttributor(Model, StepFunctions, options, method, methodOptions, runner);
+        var attributor = new SequenceAttributor(Model, StepFunctions, options, method, methodOptions,
+            StepRunner.Create(strategy, Model, rowChunk, cotangents));
         var sequences = new List<FeatureAttributionSequenceOutput>();
         var stepsDone = 0;
+        var memoryRetries = new List<string>();
         foreach (var plan in plans)
         {
-            sequences.Add(attributor.Attribute(plan));
+            while (true)
+            {
+                try
+                {
+                    sequences.Add(attributor.Attribute(plan));
+                    break;
+                }
+                catch (DeviceOutOfMemoryException e) when (Shrink(ref rowChunk, ref cotangents))
+                {
+                    // The device had less free memory than the budget assumed (another process, fragmentation): the
+                    // arena that failed is already released; the sequence runs again with half the chunk.
+                    memoryRetries.Add($"{e.NativeMessage} -> retried with {rowChunk} rows, {cotangents} cotangent rows");
+                    attributor = new SequenceAttributor(Model, StepFunctions, options, method, methodOptions,
+                        StepRunner.Create(strategy, Model, rowChunk, cotangents));
+                }
+            }
             stepsDone += plan.Steps;
             options.Progress?.Report(new AttributionProgress(sequences.Count, plans.Count, stepsDone));
         }
@@ -104,6 +120,7 @@ public sealed class AttributionModel : IDisposable
             ["row_chunk"] = rowChunk,
             ["cotangent_rows"] = cotangents,
         };
+        if (memoryRetries.Count > 0) ((Dictionary<string, object?>)info["timings"]!)["out_of_memory_retries"] = memoryRetries;
         var steps = options.OutputStepAttributions ? StepOutputs.From(sequences) : null;
         return new FeatureAttributionOutput(sequences, steps, info);
     }
@@ -121,12 +138,17 @@ public sealed class AttributionModel : IDisposable
     {
         var rows = methodOptions is IntegratedGradientsOptions { InternalBatchSize: { } ibs } ? Math.Max(1, ibs) : 8;
         var cot = Math.Min(Math.Max(rows, rows * Math.Max(1, steps)), 512);
-        while ((rows > 1 || cot > rows) && Model.ContextMemoryBytes(rows, length, cot) > options.MemoryBudgetBytes)
-        {
-            if (cot > rows) cot = Math.Max(rows, cot / 2);
-            else rows /= 2;
-        }
+        while (Model.ContextMemoryBytes(rows, length, cot) > options.MemoryBudgetBytes && Shrink(ref rows, ref cot)) { }
         return (rows, cot);
+    }
+
+    /// <summary>Halves the cotangent rows down to the row chunk, else the row chunk; false at 1 row, 1 cotangent row.</summary>
+    static bool Shrink(ref int rows, ref int cotangents)
+    {
+        if (cotangents > rows) cotangents = Math.Max(rows, cotangents / 2);
+        else if (rows > 1) rows /= 2;
+        else return false;
+        return true;
     }
 
     public void Dispose() => Model.Dispose();

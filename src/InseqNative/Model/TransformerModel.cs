@@ -104,11 +104,18 @@ public sealed unsafe class TransformerModel : IDisposable
     internal int ContextFlags(bool keepAttention) =>
         (keepAttention ? NativeMethods.ContextKeepAttention : 0) | Precision.ContextFlagValue();
 
+    /// <summary>Tests only: a context whose arena exceeds this many bytes fails the way a device out of memory does,
+    /// so the engine's retry path is exercised without a GPU to exhaust.</summary>
+    internal long? SimulatedFreeBytes { get; set; }
+
     public InferenceContext CreateContext(int maxBatch, int maxSeq, int maxCotangents = 0, bool keepAttention = false)
     {
         ObjectDisposedException.ThrowIf(Handle.IsClosed, this);
         if (maxSeq > MaxPositions)
             throw new InvalidInputException($"sequence length {maxSeq} exceeds the model's {MaxPositions} positions{LimitReason}");
+        if (SimulatedFreeBytes is { } free && ContextMemoryBytes(maxBatch, maxSeq, maxCotangents, keepAttention) is var need && need > free)
+            throw new DeviceOutOfMemoryException("inq_context_create",
+                $"allocating {need} bytes for the context arena failed: out of device memory ({free} bytes free, simulated)");
         return new InferenceContext(this, maxBatch, maxSeq, maxCotangents, keepAttention);
     }
 
