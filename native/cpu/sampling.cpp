@@ -124,7 +124,8 @@ void sample_tokens(int32_t* ids, float* logprobs, float* logits, const double* u
     for (int r = 0; r < N; ++r) {
       float* l = logits + (int64_t)r * V;
       if (ban_offsets)
-        for (int32_t j = ban_offsets[r]; j < ban_offsets[r + 1]; ++j) l[ban_ids[j]] = -std::numeric_limits<float>::infinity();
+        for (int32_t j = ban_offsets[r]; j < ban_offsets[r + 1]; ++j)
+          l[ban_ids[j]] = -std::numeric_limits<float>::infinity();
       const int f = forced ? forced[r] : -1;
       const int id = f >= 0 ? f : !p.do_sample ? argmax(l, V) : draw(l, V, p, uniforms[r], keys);
       ids[r] = id;

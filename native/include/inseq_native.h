@@ -423,15 +423,17 @@ INQ_API int32_t inq_cache_length(inq_context* ctx, int32_t* out_len);
  *      (the ids whose cumulative mass before them is below top_p, at least one; top_p 1: all), then the first id in
  *      that order whose running sum of p exceeds uniforms[b] * (sum of the kept p).
  *   out_ids [batch] the ids; out_logprobs [batch] (or NULL) log_softmax(banned row)[id], untempered, in double.
- * uniforms [batch] in [0, 1), drawn by the caller (one per sampled, unforced row; others ignored) so that results
- * are reproducible and equal on both backends; NULL allowed when greedy. The CPU equals InseqNative's managed
- * reference (Generation/TokenSampler.cs) bit for bit. CUDA finds the kept set and the drawn id by searches over
- * the order instead of a sort, with block sums in a fixed order: deterministic, but its ids can differ from the
- * CPU's where a cumulative sum lies within rounding of top_p or of uniforms[b] * sum, and its logprobs by rounding
- * (see native/kernels/README.md). Errors: INQ_ERR_STATE without such a call since the context's creation (or after
- * a failed one), INQ_ERR_NULL_POINTER / INQ_ERR_INVALID_ARGUMENT naming the argument (struct_size, do_sample not
- * 0/1, temperature <= 0 or not finite when sampling, top_k < 0, top_p outside (0, 1], uniforms outside [0, 1), ids
- * outside the vocabulary, bad offsets). Passed by pointer; struct_size must be sizeof(inq_sampling) (20). */
+ * uniforms [batch] in [0, 1), double (a generator's NextDouble as drawn: no rounding to float changes a seeded
+ * draw), drawn by the caller (one per sampled, unforced row; others ignored) so that results are reproducible and
+ * equal on both backends; NULL allowed when greedy. The CPU equals InseqNative's managed reference
+ * (Generation/TokenSampler.cs) bit for bit. CUDA finds the kept set and the drawn id by searches over the order
+ * instead of a sort, with block sums in a fixed order: deterministic, but its ids can differ from the CPU's where a
+ * cumulative sum lies within rounding of top_p or of uniforms[b] * sum, and its logprobs by rounding (see
+ * native/kernels/README.md). Errors: INQ_ERR_STATE when there are no rows (no such call yet, or the last one failed
+ * after it began overwriting the context); INQ_ERR_NULL_POINTER / INQ_ERR_INVALID_ARGUMENT naming the argument:
+ * struct_size, do_sample not 0/1, temperature <= 0 or not finite when sampling, top_k < 0, top_p outside (0, 1],
+ * uniforms outside [0, 1), ids outside the vocabulary, bad offsets. Passed by pointer; struct_size must be
+ * sizeof(inq_sampling) (20). */
 typedef struct inq_sampling {
   int32_t struct_size;
   int32_t do_sample;  /* 0: greedy, 1: draw */

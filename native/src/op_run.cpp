@@ -41,7 +41,8 @@ const OpSpec kSpecs[] = {
 // (indices 1 and 3), the rope ops' inv_freq table (index 2) and sample_tokens' uniforms, forced ids and bans
 // (indices 1 to 4).
 bool optional_input(const std::string& op, int i) {
-  return (op == "sample_tokens" && i >= 1) || (op == "matmul_forward" && i == 2) || ((op == "rope_forward" || op == "rope_backward") && i == 2) || (op == "cross_attention_forward" && (i == 2 || i == 3)) ||
+  return (op == "sample_tokens" && i >= 1) ||
+         (op == "matmul_forward" && i == 2) || ((op == "rope_forward" || op == "rope_backward") && i == 2) || (op == "cross_attention_forward" && (i == 2 || i == 3)) ||
          ((op == "attention_forward" || op == "gqa_attention_forward" || op == "window_attention_forward") &&
           i == 1) ||
          ((op == "step_fn_scores" || op == "step_fn_dlogits") && (i == 1 || i == 3));
@@ -246,9 +247,10 @@ int32_t run_op(int32_t device, const char* op_name, const int64_t* dims, int32_t
     const int slots = dev.workspace_slots();
     const size_t per = 2 * (size_t)V + 16;
     const Workspace ws{mem.scratch((int64_t)slots * (int64_t)per), slots, per};
-    ops.sample_tokens(reinterpret_cast<int32_t*>(out(0, N)), out(1, N), mem.in_copy(static_cast<const float*>(inputs[0]), (int64_t)N * V),
-                      mem.in<double>(u, N), in_i(2, N), in_i(3, N + 1), n_bans > 0 ? in_i(4, n_bans) : nullptr, N, V,
-                      p, ws);
+    // The op bans in place: it gets a copy of the logits. The ids come back through the float* output slot.
+    float* logits = mem.in_copy(static_cast<const float*>(inputs[0]), (int64_t)N * V);
+    ops.sample_tokens(reinterpret_cast<int32_t*>(out(0, N)), out(1, N), logits, mem.in<double>(u, N), in_i(2, N),
+                      in_i(3, N + 1), n_bans > 0 ? in_i(4, n_bans) : nullptr, N, V, p, ws);
   } else if (op == "rmsnorm_forward") {
     const int N = dim(dims, 0, "N"), C = dim(dims, 1, "C");
     INQ_CHECK(scalars[0] > 0.0f, INQ_ERR_INVALID_ARGUMENT, "eps must be > 0 (got %g)", (double)scalars[0]);
