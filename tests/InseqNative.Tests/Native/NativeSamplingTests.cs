@@ -362,6 +362,13 @@ public unsafe class NativeSamplingTests
         var greedy = new NativeSampling(false, 0f, 0, 1f);
         Assert.Equal(NativeStatus.Ok, Call(greedy));
         Assert.Equal(NativeStatus.Ok, Call(args, forced: [1, 2])); // forced rows draw nothing
+        // The managed wrapper checks what it can before the call.
+        Assert.Throws<InvalidInputException>(() => new SamplingSettings(true, 0f, 0, 1f));
+        Assert.Throws<InvalidInputException>(() => new SamplingSettings(false, 1f, -1, 1f));
+        Assert.Throws<InvalidInputException>(() => new SamplingSettings(false, 1f, 0, 1.5f));
+        Assert.Throws<InvalidInputException>(() => ctx.SampleNext(SamplingSettings.Greedy, forcedIds: [1]));
+        Assert.Throws<InvalidInputException>(() => ctx.SampleNext(SamplingSettings.Greedy, bannedIds: [[1]]));
+        Assert.Throws<NativeArgumentException>(() => ctx.SampleNext(SamplingSettings.Greedy, bannedIds: [[v], null]));
     }
 
     // ---------------------------------------------------------------- generation through the export
