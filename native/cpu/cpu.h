@@ -68,5 +68,10 @@ void step_fn_dlogits(float* dlogits, float* scores, const float* logits, const f
                      const int32_t* targets, const int32_t* contrast_targets, int R, int V, StepFnParams p,
                      const Workspace& ws);
 
+// Uses 2V floats of workspace per thread when sampling (the context's workspace is sized for step_fn_* >= that).
+void sample_tokens(int32_t* ids, float* logprobs, float* logits, const double* uniforms, const int32_t* forced,
+                   const int32_t* ban_offsets, const int32_t* ban_ids, int N, int V, SampleParams p,
+                   const Workspace& ws);
+
 }  // namespace cpu
 }  // namespace inq

@@ -33,6 +33,7 @@ const Ops& cpu_ops() {
       cpu::sinusoidal_positions,
       cpu::relative_position_bias,
       cpu::scale_add_forward,
+      cpu::sample_tokens,
   };
   return ops;
 }

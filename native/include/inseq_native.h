@@ -416,14 +416,54 @@ INQ_API int32_t inq_embed_tokens(inq_context* ctx, const int32_t* ids, int32_t n
 
 /* ---------------------------------------------------------------- KV cache (incremental decoding) */
 /* Prefill: forward over [batch, seq] ids (left-padded, mask as inq_forward) that fills the cache;
- * writes the last position's logits [batch, vocab]. */
+ * writes the last position's logits [batch, vocab] (last_logits NULL: not written — ABI 6; see inq_sample_next). */
 INQ_API int32_t inq_cache_prefill(inq_context* ctx, int32_t batch, int32_t seq, const int32_t* input_ids,
                                   const int32_t* attention_mask, float* last_logits);
-/* Appends one token per row (every appended token is real, mask 1) and writes its logits [batch, vocab].
- * Fails with INQ_ERR_CAPACITY when the cache is full (max_seq) or positions would exceed n_positions. */
+/* Appends one token per row (every appended token is real, mask 1) and writes its logits [batch, vocab] (NULL: not
+ * written — ABI 6). Fails with INQ_ERR_CAPACITY when the cache is full (max_seq) or positions would exceed
+ * n_positions. */
 INQ_API int32_t inq_cache_step(inq_context* ctx, int32_t batch, const int32_t* next_ids, float* logits);
 /* Current cached length (0 when empty). */
 INQ_API int32_t inq_cache_length(inq_context* ctx, int32_t* out_len);
+
+/* ---------------------------------------------------------------- ABI 6 (device sampling) */
+/* The next token of every row, picked where the logits are (DESIGN §5.5): generation never downloads logits.
+ * The rows are the last position of every row of the context's last inq_forward / inq_forward_from_hidden /
+ * inq_cache_prefill / inq_cache_step (decoder-only) or inq_seq2seq_forward (position tgt_len - 1) /
+ * inq_seq2seq_cache_step (encoder-decoder), with logits requested or not; their logits are recomputed from the kept
+ * final-norm rows (bitwise equal to what the call would have written). batch = that call's batch.
+ * Per row b, in this order:
+ *   1. banned ids banned_ids[banned_offsets[b] .. banned_offsets[b + 1] - 1] get logit -inf (bad_words_ids, ...);
+ *      banned_offsets [batch + 1] non-decreasing from 0, at most vocab entries per row, or NULL (no bans; then
+ *      banned_ids is ignored);
+ *   2. forced_ids[b] >= 0 (forced_ids [batch] or NULL; -1: none) is taken as is (forced BOS / EOS, finished rows);
+ *   3. greedy (do_sample 0): the argmax of the banned row, ties to the lowest id (torch.argmax);
+ *   4. sampled (do_sample 1): scaled = logit / temperature (float division), ids ordered by scaled descending then id
+ *      ascending, the first top_k kept (0: all), p = exp(scaled - max) in double, then Hugging Face's top-p rule
+ *      (the ids whose cumulative mass before them is below top_p, at least one; top_p 1: all), then the first id in
+ *      that order whose running sum of p exceeds uniforms[b] * (sum of the kept p).
+ *   out_ids [batch] the ids; out_logprobs [batch] (or NULL) log_softmax(banned row)[id], untempered, in double.
+ * uniforms [batch] in [0, 1), double (a generator's NextDouble as drawn: no rounding to float changes a seeded
+ * draw), drawn by the caller (one per sampled, unforced row; others ignored) so that results are reproducible and
+ * equal on both backends; NULL allowed when greedy. The CPU equals InseqNative's managed reference
+ * (Generation/TokenSampler.cs) bit for bit. CUDA finds the kept set and the drawn id by searches over the order
+ * instead of a sort, with block sums in a fixed order: deterministic, but its ids can differ from the CPU's where a
+ * cumulative sum lies within rounding of top_p or of uniforms[b] * sum, and its logprobs by rounding (see
+ * native/kernels/README.md). Errors: INQ_ERR_STATE when there are no rows (no such call yet, or the last one failed
+ * after it began overwriting the context); INQ_ERR_NULL_POINTER / INQ_ERR_INVALID_ARGUMENT naming the argument:
+ * struct_size, do_sample not 0/1, temperature <= 0 or not finite when sampling, top_k < 0, top_p outside (0, 1],
+ * uniforms outside [0, 1), ids outside the vocabulary, bad offsets. Passed by pointer; struct_size must be
+ * sizeof(inq_sampling) (20). */
+typedef struct inq_sampling {
+  int32_t struct_size;
+  int32_t do_sample;  /* 0: greedy, 1: draw */
+  float temperature;  /* > 0 when do_sample */
+  int32_t top_k;      /* >= 0; 0: no top-k cut */
+  float top_p;        /* (0, 1]; 1: no top-p cut */
+} inq_sampling;
+INQ_API int32_t inq_sample_next(inq_context* ctx, const inq_sampling* params, const double* uniforms,
+                                const int32_t* forced_ids, const int32_t* banned_offsets, const int32_t* banned_ids,
+                                int32_t* out_ids, float* out_logprobs);
 
 /* ---------------------------------------------------------------- single ops (tests, parity, benchmarks) */
 /* Runs one op of one backend's ops table on caller buffers (host memory; copied for CUDA).
@@ -477,6 +517,10 @@ INQ_API int32_t inq_cache_length(inq_context* ctx, int32_t* out_len);
  *   "relative_position_bias" H,Tq,Tk,q_offset,bidirectional,num_buckets,max_distance | table[num_buckets,H]
  *                           -> bias[H,Tq,Tk]  (T5: bias[h,i,j] = table[bucket(j - (i + q_offset)), h], Hugging Face's
  *                           _relative_position_bucket; q_offset >= 0, max_distance > the exact-bucket count)
+ *   "sample_tokens"         N,V,do_sample,top_k | logits[N,V] (not modified), uniforms(double)[N] or NULL,
+ *                           forced(int32)[N] or NULL, ban_offsets(int32)[N+1] or NULL, ban_ids(int32)[ban_offsets[N]]
+ *                           or NULL -> ids(int32, in the float* slot)[N], logprobs[N] | temperature, top_p
+ *                           (ABI 6: inq_sample_next's per-row choice on caller rows; same argument rules)
  * (scaled: 1 = divide scores by sqrt(C/H); extra_scale multiplies the scores further, 1.0 for plain GPT-2.) */
 INQ_API int32_t inq_op_run(int32_t device, const char* op, const int64_t* dims, int32_t n_dims,
                            const void* const* inputs, int32_t n_inputs, float* const* outputs, int32_t n_outputs,

@@ -11,6 +11,7 @@
 #include "residual.cuh"
 #include "rmsnorm.cuh"
 #include "rope.cuh"
+#include "sampling.cuh"
 #include "step_functions.cuh"
 
 namespace inq {
@@ -121,6 +122,11 @@ void op_relative_position_bias(float* out, const float* table, int H, int Tq, in
                                int num_buckets, int max_distance) {
   relative_position_bias(out, table, H, Tq, Tk, q_offset, bidirectional, num_buckets, max_distance, stream());
 }
+void op_sample_tokens(int32_t* ids, float* logprobs, float* logits, const double* uniforms, const int32_t* forced,
+                      const int32_t* ban_offsets, const int32_t* ban_ids, int N, int V, SampleParams p,
+                      const Workspace& ws) {
+  sample_tokens(ids, logprobs, logits, uniforms, forced, ban_offsets, ban_ids, N, V, p, ws, stream());
+}
 
 // Filled by name, so a reordered or extended Ops struct cannot silently shift entries.
 Ops make_ops() {
@@ -154,6 +160,7 @@ Ops make_ops() {
   o.sinusoidal_positions = op_sinusoidal_positions;
   o.relative_position_bias = op_relative_position_bias;
   o.scale_add_forward = op_scale_add_forward;
+  o.sample_tokens = op_sample_tokens;
   return o;
 }
 

@@ -8,6 +8,7 @@
 
 #include "context.h"
 #include "decoder.h"
+#include "sampling.h"
 #include "seq2seq.h"
 #include "device.h"
 
@@ -393,8 +394,8 @@ INQ_API int32_t inq_cache_prefill(inq_context* ctx, int32_t batch, int32_t seq, 
   return GUARD({
     live_ctx(ctx);
     INQ_CHECK_NOT_NULL(input_ids);
-    INQ_CHECK_NOT_NULL(last_logits);
-    decoder_forward(ctx, 0, batch, seq, input_ids, nullptr, attention_mask, INQ_LOGITS_LAST, last_logits, 0, true);
+    decoder_forward(ctx, 0, batch, seq, input_ids, nullptr, attention_mask,
+                    last_logits ? INQ_LOGITS_LAST : INQ_LOGITS_NONE, last_logits, 0, true);
   });
 }
 
@@ -402,7 +403,6 @@ INQ_API int32_t inq_cache_step(inq_context* ctx, int32_t batch, const int32_t* n
   return GUARD({
     live_ctx(ctx);
     INQ_CHECK_NOT_NULL(next_ids);
-    INQ_CHECK_NOT_NULL(logits);
     decoder_cache_step(ctx, batch, next_ids, logits);
   });
 }
@@ -412,6 +412,14 @@ INQ_API int32_t inq_cache_length(inq_context* ctx, int32_t* out_len) {
     live_ctx(ctx);
     INQ_CHECK_NOT_NULL(out_len);
     *out_len = ctx->cache_len;
+  });
+}
+
+INQ_API int32_t inq_sample_next(inq_context* ctx, const inq_sampling* params, const double* uniforms,
+                                const int32_t* forced_ids, const int32_t* banned_offsets, const int32_t* banned_ids,
+                                int32_t* out_ids, float* out_logprobs) {
+  return GUARD({
+    sample_next(live_ctx(ctx), params, uniforms, forced_ids, banned_offsets, banned_ids, out_ids, out_logprobs);
   });
 }
 

@@ -79,6 +79,7 @@ Layout context_layout(const Model* m, int max_batch, int max_seq, int max_cot, i
   L.step_logits = take(2 * S * V, 4);
   L.step_dlogits = take(R * V, 4);
   L.step_scores = take(S, 4);
+  L.sample_u = take(S, 8);
   L.workspace_floats = std::max(m->ops->matmul_workspace_floats, m->ops->step_fn_workspace_floats(c.vocab_size));
   L.workspace = take((int64_t)L.workspace_slots * (int64_t)L.workspace_floats, 4);
   seq2seq_layout_floats(L.s2s, m, max_batch, max_seq, max_cot, off);
@@ -91,6 +92,9 @@ Layout context_layout(const Model* m, int max_batch, int max_seq, int max_cot, i
   L.row_owner = take(R * T, 4);
   L.step_tgt = take(S, 4);
   L.step_ctgt = take(S, 4);
+  L.sample_forced = take(S, 4);
+  L.sample_ban_off = take(S + 1, 4);
+  L.sample_ids = take(S, 4);
   L.ids = take(bt, 4);
   L.mask = take(bt, 4);
   L.gather_idx = take(2 * S, 4);

@@ -48,6 +48,9 @@ struct Layout {
   // (or host contrast rows in the second half), step_dlogits [max_cotangents, V] the cotangents of inq_backward_step.
   int step_rows;
   size_t step_gather, step_logits, step_dlogits, step_tgt, step_ctgt, step_scores;
+  // inq_sample_next stages step_rows rows at a time: uniforms (double), forced ids, ban offsets and chosen ids (the
+  // ban ids themselves go to the second half of step_logits; the log-probabilities to step_scores).
+  size_t sample_u, sample_forced, sample_ban_off, sample_ids;
   size_t workspace;
   int workspace_slots;
   size_t workspace_floats;  // per slot: enough for matmul_* and step_fn_*
@@ -81,6 +84,14 @@ struct inq_context {
   bool kept = false, kept_attention = false, scorable = false;
   // KV cache.
   int cache_batch = 0, cache_len = 0;
+  // Rows inq_sample_next reads: the final-norm (decoder-output) row of the last position of each of the `batch` rows
+  // of the last forward, prefill or cache step; row b is row b * stride + last of the [., n_embd] buffer at arena
+  // offset `off`. batch 0: none (no such call yet, or it failed).
+  struct SampleRows {
+    int batch = 0;
+    size_t off = 0;
+    int64_t stride = 0, last = 0;
+  } sample_rows;
   // Encoder-decoder: source length of the last forward (fwd_seq is the target length).
   int s2s_src_len = 0;
   bool s2s_src_masked = false;

@@ -183,6 +183,7 @@ void decoder_forward(Context* ctx, int point, int batch, int seq, const int32_t*
 
   // From here on the context's previous forward and cache are overwritten.
   ctx->kept = ctx->kept_attention = ctx->scorable = false;
+  ctx->sample_rows = {};
   ctx->cache_len = ctx->cache_batch = 0;
   ctx->fwd_batch = batch;
   ctx->fwd_seq = seq;
@@ -243,6 +244,7 @@ void decoder_forward(Context* ctx, int point, int batch, int seq, const int32_t*
   ctx->kept = (flags & INQ_FWD_KEEP_FOR_BACKWARD) != 0;
   ctx->kept_attention = (flags & INQ_FWD_KEEP_ATTENTION) != 0;
   ctx->scorable = true;  // ln_out holds the final-norm output of every position
+  ctx->sample_rows = {batch, ctx->L.ln_out, seq, seq - 1};
 }
 
 void decoder_get_attention(Context* ctx, int layer, float* out) {
@@ -522,15 +524,17 @@ void decoder_cache_step(Context* ctx, int batch, const int32_t* next_ids, float*
   ctx->push_ints(ctx->L.cache_mask, (int64_t)(batch - 1) * S + len + 1);
   const int32_t* ids_d = stage_ints(ctx, ctx->L.ids, next_ids, batch);
   ctx->kept = ctx->kept_attention = ctx->scorable = false;  // the step reuses the forward's buffers
+  ctx->sample_rows = {};
   float* ln_out = ctx->buf(ctx->L.ln_out);
   ops.embedding_forward(layer_bufs(ctx, 0).x, ids_d, nullptr, ctx->buf<int32_t>(ctx->L.pos), m->wte, m->wpe, batch,
                         (int)C, (int)V, cfg.n_positions);
   const BlockFns& block = block_of(ctx);
   for (int l = 0; l < cfg.n_layer; ++l) block.decode(ctx, l, batch, len);
   final_norm_forward(ctx, ln_out, point_buf(ctx, cfg.n_layer), batch);
-  lm_head_to_host(ctx, ln_out, batch, logits);
+  if (logits) lm_head_to_host(ctx, ln_out, batch, logits);
   for (int b = 0; b < batch; ++b) ++count[b];
   ctx->cache_len = len + 1;
+  ctx->sample_rows = {batch, ctx->L.ln_out, 1, 0};  // ln_out rows 0 .. batch - 1: the new position
 }
 
 void decoder_embed_tokens(Context* ctx, const int32_t* ids, int n, float* out) {

@@ -10,6 +10,7 @@
 #include "common.h"
 #include "device.h"
 #include "ops.h"
+#include "sampling.h"
 #include "step_fn.h"
 
 namespace inq {
@@ -32,14 +33,16 @@ const OpSpec kSpecs[] = {
     {"cross_attention_forward", 7, 4, 2, 1}, {"cross_attention_backward", 7, 4, 2, 1},
     {"sinusoidal_positions", 3, 1, 1, 0}, {"scale_add_forward", 1, 2, 1, 1},
     {"relative_position_bias", 7, 1, 1, 0}, {"window_attention_forward", 7, 2, 2, 1},
-    {"attention_decode", 8, 4, 2, 1},
+    {"attention_decode", 8, 4, 2, 1},    {"sample_tokens", 4, 5, 2, 2},
 };
 
 // Inputs that may be NULL: matmul_forward's bias (index 2), the attention forwards' mask (index 1; cross_attention:
 // 2), cross_attention_forward's score bias (index 3), the step functions' contrast logits and contrast targets
-// (indices 1 and 3) and the rope ops' inv_freq table (index 2).
+// (indices 1 and 3), the rope ops' inv_freq table (index 2) and sample_tokens' uniforms, forced ids and bans
+// (indices 1 to 4).
 bool optional_input(const std::string& op, int i) {
-  return (op == "matmul_forward" && i == 2) || ((op == "rope_forward" || op == "rope_backward") && i == 2) || (op == "cross_attention_forward" && (i == 2 || i == 3)) ||
+  return (op == "sample_tokens" && i >= 1) ||
+         (op == "matmul_forward" && i == 2) || ((op == "rope_forward" || op == "rope_backward") && i == 2) || (op == "cross_attention_forward" && (i == 2 || i == 3)) ||
          ((op == "attention_forward" || op == "gqa_attention_forward" || op == "window_attention_forward") &&
           i == 1) ||
          ((op == "step_fn_scores" || op == "step_fn_dlogits") && (i == 1 || i == 3));
@@ -85,6 +88,13 @@ class OpMemory {
     queue_->upload(d, host, sizeof(float) * count);
     pending_.push_back({host, d, count});
     return d;
+  }
+  // A copy the op may modify (in-place ops), on either backend.
+  float* in_copy(const float* host, int64_t count) {
+    if (queue_) return const_cast<float*>(in<float>(host, count));
+    float* p = scratch(count);
+    std::memcpy(p, host, sizeof(float) * count);
+    return p;
   }
   float* scratch(int64_t floats, size_t align = 64) {
     if (queue_) return static_cast<float*>(take(sizeof(float) * floats, "op scratch"));
@@ -225,6 +235,22 @@ int32_t run_op(int32_t device, const char* op_name, const int64_t* dims, int32_t
       ops.step_fn_dlogits(out(0, RV), out(1, R), in(0, RV), in(1, RV), in_i(2, R), in_i(3, R), R, V, p, ws);
     else
       ops.step_fn_scores(out(0, R), in(0, RV), in(1, RV), in_i(2, R), in_i(3, R), R, V, p, ws);
+  } else if (op == "sample_tokens") {
+    const int N = dim(dims, 0, "N"), V = dim(dims, 1, "V");
+    const inq_sampling a{(int32_t)sizeof(inq_sampling), flag(dims, 2, "do_sample", 0, 1), scalars[0],
+                         flag(dims, 3, "top_k", 0, INT32_MAX), scalars[1]};
+    const SampleParams p = sample_params(&a);
+    const double* u = static_cast<const double*>(inputs[1]);
+    const int32_t* bo = host_i(3);
+    check_sample_rows(p, u, host_i(2), bo, host_i(4), N, V);
+    const int64_t n_bans = bo ? bo[N] : 0;
+    const int slots = dev.workspace_slots();
+    const size_t per = 2 * (size_t)V + 16;
+    const Workspace ws{mem.scratch((int64_t)slots * (int64_t)per), slots, per};
+    // The op bans in place: it gets a copy of the logits. The ids come back through the float* output slot.
+    float* logits = mem.in_copy(static_cast<const float*>(inputs[0]), (int64_t)N * V);
+    ops.sample_tokens(reinterpret_cast<int32_t*>(out(0, N)), out(1, N), logits, mem.in<double>(u, N), in_i(2, N),
+                      in_i(3, N + 1), n_bans > 0 ? in_i(4, n_bans) : nullptr, N, V, p, ws);
   } else if (op == "rmsnorm_forward") {
     const int N = dim(dims, 0, "N"), C = dim(dims, 1, "C");
     INQ_CHECK(scalars[0] > 0.0f, INQ_ERR_INVALID_ARGUMENT, "eps must be > 0 (got %g)", (double)scalars[0]);

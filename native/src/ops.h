@@ -45,6 +45,14 @@ struct StepFnParams {
   int min_keep;  // min_tokens_to_keep (< 1 counts as 1)
 };
 
+// Arguments of sample_tokens (validated by the caller; see inq_sampling in the header).
+struct SampleParams {
+  int do_sample;      // 0: greedy (argmax), 1: draw
+  float temperature;  // > 0 when do_sample
+  int top_k;          // <= 0: no top-k cut
+  float top_p;        // in (0, 1]; 1: no top-p cut
+};
+
 struct Ops {
   const char* backend;
   // Workspace floats one thread of matmul_* needs.
@@ -154,6 +162,18 @@ struct Ops {
                                  int bidirectional, int num_buckets, int max_distance);
   // out = a * scale + b (out may alias a or b): scaled token embeddings plus position rows.
   void (*scale_add_forward)(float* out, const float* a, float scale, const float* b, int64_t N);
+  // The next token of each of N rows of logits [N,V] (generation; the managed reference is
+  // Generation/TokenSampler.cs). First the row's banned ids ban_ids[ban_offsets[r] .. ban_offsets[r+1] - 1]
+  // (ban_offsets NULL: none) are set to -inf in `logits` (in place: the row stays banned). Then ids[r] is forced[r]
+  // when forced != NULL and forced[r] >= 0; else the argmax (ties: lowest id) when !p.do_sample; else a draw with
+  // uniforms[r] in [0, 1): scaled = logit / temperature (float division), ordered by scaled desc then id asc, the
+  // first top_k kept, probs = exp(scaled - max) in double, Hugging Face's top-p cut, the first id whose running sum
+  // exceeds u * (kept sum). logprobs[r] (may be NULL) = log_softmax(banned row)[ids[r]], untempered, in double.
+  // Ids are range-checked by the caller. CPU: one thread per row, sorting 2V floats of workspace per thread;
+  // CUDA: one block per row, no sort and no workspace (see kernels/sampling.cuh).
+  void (*sample_tokens)(int32_t* ids, float* logprobs, float* logits, const double* uniforms, const int32_t* forced,
+                        const int32_t* ban_offsets, const int32_t* ban_ids, int N, int V, SampleParams p,
+                        const Workspace& ws);
 };
 
 // The CPU twin (native/cpu/ops_table.cpp).

@@ -435,6 +435,7 @@ void seq2seq_forward(Context* ctx, int batch, int src_len, int tgt_len, const in
   check_mask(tgt_mask, BT, "tgt_mask");
 
   ctx->kept = ctx->kept_attention = ctx->scorable = false;
+  ctx->sample_rows = {};
   ctx->cache_len = ctx->cache_batch = 0;
   ctx->fwd_batch = batch;
   ctx->fwd_seq = tgt_len;
@@ -517,6 +518,7 @@ void seq2seq_forward(Context* ctx, int batch, int src_len, int tgt_len, const in
   ctx->queue->finish();
   ctx->kept = (flags & INQ_FWD_KEEP_FOR_BACKWARD) != 0;
   ctx->kept_attention = ctx->scorable = true;
+  ctx->sample_rows = {batch, S.dec_out, tgt_len, tgt_len - 1};
   if (flags & INQ_FWD_FILL_CACHE) {
     ctx->cache_batch = batch;
     ctx->cache_len = tgt_len;
@@ -718,6 +720,7 @@ void seq2seq_cache_step(Context* ctx, int batch, const int32_t* next_ids, float*
   const int C = sh.C, A = sh.A, H = sh.H, t = ctx->cache_len, Ts = ctx->s2s_src_len, Smax = ctx->max_seq;
   // The block buffers stay, but the step's rows are neither kept nor scorable (dec_out is the forward's).
   ctx->kept = ctx->kept_attention = ctx->scorable = false;
+  ctx->sample_rows = {};
 
   float *x = ctx->buf(S.t_x), *y = ctx->buf(S.t_y), *qkv = ctx->buf(S.t_qkv), *attn = ctx->buf(S.t_attn);
   const NormSave save{ctx->buf(S.t_s), ctx->buf(S.t_m), ctx->buf(S.t_r)};
@@ -760,6 +763,7 @@ void seq2seq_cache_step(Context* ctx, int batch, const int32_t* next_ids, float*
   if (logits) lm_head(ctx, out, batch, logits);
   ctx->queue->finish();
   ctx->cache_len = t + 1;
+  ctx->sample_rows = {batch, sh.pre ? S.t_y : S.t_x, 1, 0};  // the step's decoder output (`out`)
 }
 
 }  // namespace inq

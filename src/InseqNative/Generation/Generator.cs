@@ -1,8 +1,11 @@
 namespace InseqNative.Generation;
 
 /// <summary>
-/// KV-cached decoding: one prefill over the left-padded prompts, then one cached step per new token. Rows that
-/// produced EOS keep being fed EOS (their outputs are ignored) so the batch stays rectangular.
+/// KV-cached decoding: one prefill over the left-padded prompts, then one cached step per new token. Each step's
+/// tokens are picked on the context's device (<see cref="InferenceContext.SampleNext"/>): only ids and
+/// log-probabilities reach the host, never logits. Sampling uniforms come from the seeded <see cref="TokenSampler"/>
+/// in row order, one per sampled row. Rows that produced EOS keep being fed EOS (forced; their outputs are ignored)
+/// so the batch stays rectangular.
 /// </summary>
 public static class Generator
 {
@@ -33,22 +36,29 @@ public static class Generator
         if (maxNew == 0) return Collect(prompts, generated, logProbs, done);
 
         using var ctx = model.CreateContext(rows, Math.Max(longest, 1), 0);
-        var logits = ctx.CachePrefill(batch);
+        ctx.CachePrefill(batch, LogitsMode.None);
         var next = new int[rows];
+        var forced = new int[rows];
+        var uniforms = new double[rows];
+        var finished = eosIds.Count > 0 ? eosIds[0] : padId;
         for (var step = 0; step < maxNew; step++)
         {
             for (var b = 0; b < rows; b++)
             {
-                if (done[b]) { next[b] = eosIds.Count > 0 ? eosIds[0] : padId; continue; }
-                var row = logits.Slice(b);
-                var id = sampler.Next(row);
-                next[b] = id;
-                generated[b].Add(id);
-                logProbs[b].Add(TokenSampler.LogProbability(row, id));
-                if (options.StopAtEos && eosIds.Contains(id)) done[b] = true;
+                forced[b] = done[b] ? finished : -1;
+                uniforms[b] = !done[b] && sampler.Settings.DoSample ? sampler.NextUniform() : 0;
+            }
+            var (ids, lps) = ctx.SampleNext(sampler.Settings, uniforms, forced);
+            for (var b = 0; b < rows; b++)
+            {
+                next[b] = ids[b];
+                if (done[b]) continue;
+                generated[b].Add(ids[b]);
+                logProbs[b].Add(lps[b]);
+                if (options.StopAtEos && eosIds.Contains(ids[b])) done[b] = true;
             }
             if (done.All(d => d) || step == maxNew - 1) break;
-            logits = ctx.CacheStep(next);
+            ctx.CacheStep(next, LogitsMode.None);
         }
         return Collect(prompts, generated, logProbs, done);
     }

@@ -5,9 +5,10 @@ namespace InseqNative.Generation;
 /// right-padded and encoded once, every row starts from decoder_start_token_id, and each new token is one KV-cached
 /// decoder step (the encoder output and cross-attention keys/values stay in the context). Logits processors:
 /// bad_words_ids, forced_bos_token_id (first new token; M2M100's target language), forced_eos_token_id (at
-/// max_length = 1 + max_new_tokens). Greedy or sampled (temperature / top-k / top-p, seeded) as
-/// <see cref="TokenSampler"/> does for decoder-only models. <see cref="GeneratedSequence.PromptIds"/> are the source
-/// ids; <see cref="GeneratedSequence.GeneratedIds"/> the new tokens (without the start token).
+/// max_length = 1 + max_new_tokens), passed as bans and forced ids to the device pick
+/// (<see cref="InferenceContext.SampleNext"/>: logits never reach the host). Greedy or sampled (temperature / top-k /
+/// top-p, seeded) as <see cref="Generator"/> does for decoder-only models. <see cref="GeneratedSequence.PromptIds"/>
+/// are the source ids; <see cref="GeneratedSequence.GeneratedIds"/> the new tokens (without the start token).
 /// </summary>
 public static class Seq2SeqGenerator
 {
@@ -53,43 +54,54 @@ public static class Seq2SeqGenerator
         var logProbs = Enumerable.Range(0, rows).Select(_ => new List<float>()).ToArray();
         var done = new bool[rows];
         using var ctx = model.CreateContext(rows, Math.Max(s, maxLength));
-        var logits = ctx.Seq2SeqForward(rows, ids, padded ? mask : null, Enumerable.Repeat(start, rows).ToArray(), null,
-            fillCache: true)!;
+        ctx.Seq2SeqForward(rows, ids, padded ? mask : null, Enumerable.Repeat(start, rows).ToArray(), null,
+            LogitsMode.None, fillCache: true);
         var v = model.Config.VocabSize;
         var next = new int[rows];
-        var row = new float[v];
+        var forced = new int[rows];
+        var uniforms = new double[rows];
+        var bans = new List<int>?[rows];
+        var finished = eosIds.Count > 0 ? eosIds[0] : pad;
         for (var step = 0; step < maxNew; step++)
         {
             for (var b = 0; b < rows; b++)
             {
-                if (done[b]) { next[b] = eosIds.Count > 0 ? eosIds[0] : pad; continue; }
-                logits.Data.AsSpan(b * v, v).CopyTo(row);
                 var seq = generated[b];
-                BanBadWords(row, seq, gen.BadWordsIds);
-                int? forced = seq.Count == 1 && forcedBos is int bos ? bos
+                int? force = done[b] ? finished
+                    : seq.Count == 1 && forcedBos is int bos ? bos
                     : seq.Count == maxLength - 1 && gen.ForcedEosTokenId is int eos ? eos : null;
-                var id = forced ?? sampler.Next(row);
-                next[b] = id;
-                seq.Add(id);
-                logProbs[b].Add(TokenSampler.LogProbability(row, id));
-                if (options.StopAtEos && eosIds.Contains(id)) done[b] = true;
+                forced[b] = force ?? -1;
+                bans[b] = done[b] ? null : BadWordBans(seq, gen.BadWordsIds, v);
+                uniforms[b] = force is null && sampler.Settings.DoSample ? sampler.NextUniform() : 0;
+            }
+            var (picked, lps) = ctx.SampleNext(sampler.Settings, uniforms, forced, bans);
+            for (var b = 0; b < rows; b++)
+            {
+                next[b] = picked[b];
+                if (done[b]) continue;
+                generated[b].Add(picked[b]);
+                logProbs[b].Add(lps[b]);
+                if (options.StopAtEos && eosIds.Contains(picked[b])) done[b] = true;
             }
             if (done.All(d => d) || step == maxNew - 1) break;
-            logits = ctx.Seq2SeqCacheStep(next);
+            ctx.Seq2SeqCacheStep(next, LogitsMode.None);
         }
         return sources.Select((src, b) => new GeneratedSequence(src, generated[b].Skip(1).ToArray(), logProbs[b].ToArray(),
             done[b])).ToList();
     }
 
-    /// <summary>bad_words_ids: a word's last token is banned when the sequence ends with the word's other tokens.</summary>
-    static void BanBadWords(float[] row, List<int> seq, IReadOnlyList<IReadOnlyList<int>> badWords)
+    /// <summary>bad_words_ids: a word's last token is banned when the sequence ends with the word's other tokens
+    /// (null: nothing banned).</summary>
+    static List<int>? BadWordBans(List<int> seq, IReadOnlyList<IReadOnlyList<int>> badWords, int vocab)
     {
+        List<int>? banned = null;
         foreach (var bad in badWords)
         {
-            if (bad.Count == 0 || bad.Count - 1 > seq.Count || (uint)bad[^1] >= (uint)row.Length) continue;
+            if (bad.Count == 0 || bad.Count - 1 > seq.Count || (uint)bad[^1] >= (uint)vocab) continue;
             var match = true;
             for (var i = 0; i < bad.Count - 1 && match; i++) match = seq[seq.Count - (bad.Count - 1) + i] == bad[i];
-            if (match) row[bad[^1]] = float.NegativeInfinity;
+            if (match) (banned ??= []).Add(bad[^1]);
         }
+        return banned;
     }
 }

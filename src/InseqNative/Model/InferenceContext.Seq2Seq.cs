@@ -153,20 +153,24 @@ public sealed unsafe partial class InferenceContext
     }
 
     /// <summary>Appends one decoder token per row after a forward with fillCache; returns its logits [B, V].</summary>
-    public Tensor Seq2SeqCacheStep(ReadOnlySpan<int> nextIds)
+    public Tensor Seq2SeqCacheStep(ReadOnlySpan<int> nextIds) => Seq2SeqCacheStep(nextIds, LogitsMode.Last)!;
+
+    /// <summary>Appends one decoder token per row after a forward with fillCache; returns its logits [B, V] with
+    /// <see cref="LogitsMode.Last"/>, nothing with <see cref="LogitsMode.None"/> (see <see cref="SampleNext"/>).</summary>
+    public Tensor? Seq2SeqCacheStep(ReadOnlySpan<int> nextIds, LogitsMode logits)
     {
         ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
         if (_cacheBatch < 0) throw new InvalidOperationException("Seq2SeqCacheStep needs a Seq2SeqForward with fillCache first");
         if (nextIds.Length != _cacheBatch)
             throw new InvalidInputException($"Seq2SeqCacheStep got {nextIds.Length} ids for a cached batch of {_cacheBatch}");
         CheckIds(nextIds);
-        var logits = Tensor.Zeros(_cacheBatch, Vocab);
+        var output = LastLogits(_cacheBatch, logits);
         fixed (int* ids = nextIds)
-        fixed (float* o = logits.Data)
+        fixed (float* o = output?.Data)
             NativeCheck.Ok(NativeMethods.Seq2SeqCacheStep(_handle, _cacheBatch, ids, o), "inq_seq2seq_cache_step");
         _keptBatch = -1;
         _seq2seqBatch = -1;
-        return logits;
+        return output;
     }
 
     int _seq2seqBatch = -1, _seq2seqSource = -1, _seq2seqTarget = -1;

@@ -136,34 +136,51 @@ public sealed unsafe partial class InferenceContext : IDisposable
     }
 
     /// <summary>Fills the KV cache with a left-padded batch; returns the last position's logits [B, V].</summary>
-    public Tensor CachePrefill(TokenBatch batch)
+    public Tensor CachePrefill(TokenBatch batch) => CachePrefill(batch, LogitsMode.Last)!;
+
+    /// <summary>Fills the KV cache with a left-padded batch; returns the last position's logits [B, V] with
+    /// <see cref="LogitsMode.Last"/>, nothing with <see cref="LogitsMode.None"/> (pick the next tokens with
+    /// <see cref="SampleNext"/>: the logits stay on the device).</summary>
+    public Tensor? CachePrefill(TokenBatch batch, LogitsMode logits)
     {
         ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
         CheckIds(batch.Ids);
-        var logits = Tensor.Zeros(batch.Batch, Vocab);
+        var output = LastLogits(batch.Batch, logits);
         fixed (int* ids = batch.Ids)
         fixed (int* mask = batch.Mask)
-        fixed (float* o = logits.Data)
+        fixed (float* o = output?.Data)
             NativeCheck.Ok(NativeMethods.CachePrefill(_handle, batch.Batch, batch.Length, ids, mask, o), "inq_cache_prefill");
         _cacheBatch = batch.Batch;
+        _sampleRows = batch.Batch;
         _keptBatch = -1;
-        return logits;
+        return output;
     }
 
     /// <summary>Appends one token per row to the cache; returns its logits [B, V].</summary>
-    public Tensor CacheStep(ReadOnlySpan<int> nextIds)
+    public Tensor CacheStep(ReadOnlySpan<int> nextIds) => CacheStep(nextIds, LogitsMode.Last)!;
+
+    /// <summary>Appends one token per row to the cache; returns its logits [B, V] with <see cref="LogitsMode.Last"/>,
+    /// nothing with <see cref="LogitsMode.None"/> (see <see cref="SampleNext"/>).</summary>
+    public Tensor? CacheStep(ReadOnlySpan<int> nextIds, LogitsMode logits)
     {
         ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
         if (_cacheBatch < 0) throw new InvalidOperationException("CacheStep needs CachePrefill first");
         if (nextIds.Length != _cacheBatch)
             throw new InvalidInputException($"CacheStep got {nextIds.Length} ids for a cached batch of {_cacheBatch}");
         CheckIds(nextIds);
-        var logits = Tensor.Zeros(_cacheBatch, Vocab);
+        var output = LastLogits(_cacheBatch, logits);
         fixed (int* ids = nextIds)
-        fixed (float* o = logits.Data)
+        fixed (float* o = output?.Data)
             NativeCheck.Ok(NativeMethods.CacheStep(_handle, _cacheBatch, ids, o), "inq_cache_step");
-        return logits;
+        return output;
     }
+
+    Tensor? LastLogits(int batch, LogitsMode logits) => logits switch
+    {
+        LogitsMode.Last => Tensor.Zeros(batch, Vocab),
+        LogitsMode.None => null,
+        _ => throw new InvalidInputException("cached decoding returns the new position's logits (Last) or none (None)"),
+    };
 
     public int CacheLength
     {
@@ -209,6 +226,7 @@ public sealed unsafe partial class InferenceContext : IDisposable
 
     void Remember(int batch, int seq, bool kept)
     {
+        _sampleRows = batch;
         _keptBatch = kept ? batch : -1;
         _keptSeq = kept ? seq : -1;
         _keptSource = -1;
