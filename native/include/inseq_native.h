@@ -41,7 +41,9 @@ extern "C" {
                             swiglu_*), relative_position_bias, cross_attention bias, sinusoidal layout;
                             LLAMA sliding_window (Mistral), ops window_attention_forward, attention_decode;
                             LLAMA rope_inv_freq_table (rope_scaling), rope ops' optional inv_freq input;
-                            6: INQ_CTX_BF16, inq_cuda_device_info / inq_device_info */
+                            6: INQ_CTX_BF16, inq_cuda_device_info / inq_device_info, inq_bench_gemm(flags,
+                            repeats, out_seconds), device sampling (op sample_tokens, inq_sample_next; NULL logits
+                            accepted by inq_cache_prefill / inq_cache_step) */
 
 /* ---------------------------------------------------------------- status codes */
 typedef enum inq_status {
