@@ -68,5 +68,9 @@ void step_fn_dlogits(float* dlogits, float* scores, const float* logits, const f
                      const int32_t* targets, const int32_t* contrast_targets, int R, int V, StepFnParams p,
                      const Workspace& ws);
 
+// Granular gradient accumulation (grad_accumulate.cpp).
+void grad_accumulate(float* acc, const float* grads, const float* weights, const float* mul, const int32_t* steps,
+                     RowMap map, int row_off, int T_acc, int K, int C);
+
 }  // namespace cpu
 }  // namespace inq

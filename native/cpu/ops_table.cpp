@@ -33,6 +33,8 @@ const Ops& cpu_ops() {
       cpu::sinusoidal_positions,
       cpu::relative_position_bias,
       cpu::scale_add_forward,
+      // ABI 6: granular gradient accumulation.
+      cpu::grad_accumulate,
   };
   return ops;
 }

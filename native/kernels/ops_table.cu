@@ -5,6 +5,7 @@
 #include "embedding.cuh"
 #include "gated_act.cuh"
 #include "gelu.cuh"
+#include "grad_accumulate.cuh"
 #include "layernorm.cuh"
 #include "matmul.cuh"
 #include "positions.cuh"
@@ -122,6 +123,12 @@ void op_relative_position_bias(float* out, const float* table, int H, int Tq, in
   relative_position_bias(out, table, H, Tq, Tk, q_offset, bidirectional, num_buckets, max_distance, stream());
 }
 
+// ABI 6: granular gradient accumulation.
+void op_grad_accumulate(float* acc, const float* grads, const float* weights, const float* mul, const int32_t* steps,
+                        RowMap map, int row_off, int T_acc, int K, int C) {
+  grad_accumulate(acc, grads, weights, mul, steps, map, row_off, T_acc, K, C, stream());
+}
+
 // Filled by name, so a reordered or extended Ops struct cannot silently shift entries.
 Ops make_ops() {
   Ops o{};
@@ -154,6 +161,8 @@ Ops make_ops() {
   o.sinusoidal_positions = op_sinusoidal_positions;
   o.relative_position_bias = op_relative_position_bias;
   o.scale_add_forward = op_scale_add_forward;
+  // ABI 6: granular gradient accumulation.
+  o.grad_accumulate = op_grad_accumulate;
   return o;
 }
 

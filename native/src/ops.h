@@ -154,6 +154,15 @@ struct Ops {
                                  int bidirectional, int num_buckets, int max_distance);
   // out = a * scale + b (out may alias a or b): scaled token embeddings plus position rows.
   void (*scale_add_forward)(float* out, const float* a, float scale, const float* b, int64_t N);
+
+  // Granular gradient accumulation (ABI 6, DESIGN §5.6): for the R = B * n_cot cotangents of map (cotangent
+  // r = b * n_cot + i: forward row b, column i), gradient row start[r] + t (t < len(r)) is added into the cell
+  // (row_off + t, steps[i]) of acc [T_acc, K, C]: acc += weights[b] * g (then * mul[b, row_off + t, :] when mul is
+  // not NULL; mul [B, T_acc, C]). steps [n_cot] are distinct (no two columns share a cell); row_off + len(r) <= T_acc.
+  // Each cell adds its contributions in ascending b, every operation rounded (no FMA contraction): bitwise the
+  // managed sink's loop. Cells no cotangent reaches are left as they are.
+  void (*grad_accumulate)(float* acc, const float* grads, const float* weights, const float* mul,
+                          const int32_t* steps, RowMap map, int row_off, int T_acc, int K, int C);
 };
 
 // The CPU twin (native/cpu/ops_table.cpp).
