@@ -72,6 +72,9 @@ void step_fn_dlogits(float* dlogits, float* scores, const float* logits, const f
 void sample_tokens(int32_t* ids, float* logprobs, float* logits, const double* uniforms, const int32_t* forced,
                    const int32_t* ban_offsets, const int32_t* ban_ids, int N, int V, SampleParams p,
                    const Workspace& ws);
+// Granular gradient accumulation (grad_accumulate.cpp).
+void grad_accumulate(float* acc, const float* grads, const float* weights, const float* mul, const int32_t* steps,
+                     RowMap map, int row_off, int T_acc, int K, int C);
 
 }  // namespace cpu
 }  // namespace inq

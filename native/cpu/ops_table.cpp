@@ -34,6 +34,8 @@ const Ops& cpu_ops() {
       cpu::relative_position_bias,
       cpu::scale_add_forward,
       cpu::sample_tokens,
+      // ABI 6: granular gradient accumulation.
+      cpu::grad_accumulate,
   };
   return ops;
 }

@@ -43,7 +43,9 @@ extern "C" {
                             LLAMA rope_inv_freq_table (rope_scaling), rope ops' optional inv_freq input;
                             6: INQ_CTX_BF16, inq_cuda_device_info / inq_device_info, inq_bench_gemm(flags,
                             repeats, out_seconds), device sampling (op sample_tokens, inq_sample_next; NULL logits
-                            accepted by inq_cache_prefill / inq_cache_step) */
+                            accepted by inq_cache_prefill / inq_cache_step), granular gradient accumulation
+                            (inq_grad_accumulator_reset / _read, inq_backward_step_accumulate,
+                            inq_seq2seq_backward_step_accumulate, op grad_accumulate) */
 
 /* ---------------------------------------------------------------- status codes */
 typedef enum inq_status {
@@ -412,6 +414,47 @@ INQ_API int32_t inq_seq2seq_backward_step(inq_context* ctx, const inq_step_fn_ar
                                           const int32_t* contrast_targets, const float* contrast_logits, float* d_src,
                                           float* d_tgt, float* scores);
 
+/* ---------------------------------------------------------------- granular gradient accumulation (ABI 6) */
+/* Methods that sum many forward rows' gradients into one granular result (integrated gradients: the n_steps path
+ * points; gradient SHAP: the samples) need only that sum, so the backward can add each cotangent's gradient where it
+ * is computed instead of copying it out (DESIGN §5.6). A context holds one accumulator
+ *   acc [rows, steps, n_embd]: element (j, k, h) at (j * steps + k) * n_embd + h (the managed GranularBuffer)
+ * in device memory of its own, allocated (or reused when large enough) by inq_grad_accumulator_reset outside the
+ * backward and freed with the context; it is not part of inq_context_memory_size. Its rows are the gradient's rows:
+ * a decoder-only forward's seq positions (activations at the backward's point); an encoder-decoder forward's source
+ * positions, then its target positions (src_len + tgt_len).
+ *
+ * inq_grad_accumulator_reset: zeroes acc (sized rows x steps) and keeps n_mult multiplier rows
+ *   multipliers [n_mult, rows, n_embd] (NULL exactly when n_mult == 0), e.g. gradient SHAP's (x~ - b) per sample.
+ *   rows, steps >= 1.
+ * inq_backward_step_accumulate / inq_seq2seq_backward_step_accumulate: inq_backward_step / inq_seq2seq_backward_step
+ *   (same arguments, checks and scores) whose gradients are added into acc instead of written out: cotangent (b, i)
+ *   (forward row b, column i < n_cot) adds, at each of its gradient rows j (positions 0 .. positions[b, i], plus every
+ *   source row for encoder-decoders),
+ *     acc[j, steps[i], :] += row_weights[b] * g[j, :]                          (no multipliers)
+ *     acc[j, steps[i], :] += row_weights[b] * g[j, :] * mult[mult_row0 + b, j, :]   (with multipliers)
+ *   each product and sum rounded in that order (no FMA contraction), the rows of one cell added in ascending b.
+ *   Calls in ascending forward-row order therefore reproduce, bitwise on the CPU, a host loop adding every row's
+ *   gradient in that order. steps [n_cot]: distinct, in [0, steps); row_weights [batch]: finite; mult_row0: with
+ *   multipliers, mult_row0 + batch <= n_mult (ignored without); every position >= 0 (INQ_ERR_INVALID_ARGUMENT).
+ *   INQ_ERR_STATE before a reset; INQ_ERR_SHAPE when the accumulator's rows differ from the kept forward's gradient
+ *   rows (reset it for that forward's length).
+ * inq_grad_accumulator_read: out [rows, steps, n_embd], the one download; the accumulator keeps its sums (INQ_ERR_STATE
+ *   before a reset). */
+INQ_API int32_t inq_grad_accumulator_reset(inq_context* ctx, int32_t rows, int32_t steps, int32_t n_mult,
+                                           const float* multipliers);
+INQ_API int32_t inq_backward_step_accumulate(inq_context* ctx, const inq_step_fn_args* args, int32_t point,
+                                             int32_t batch, int32_t n_cot, const int32_t* positions,
+                                             const int32_t* targets, const int32_t* contrast_targets,
+                                             const float* contrast_logits, const int32_t* steps,
+                                             const float* row_weights, int32_t mult_row0, float* scores);
+INQ_API int32_t inq_seq2seq_backward_step_accumulate(inq_context* ctx, const inq_step_fn_args* args, int32_t batch,
+                                                     int32_t n_cot, const int32_t* positions, const int32_t* targets,
+                                                     const int32_t* contrast_targets, const float* contrast_logits,
+                                                     const int32_t* steps, const float* row_weights,
+                                                     int32_t mult_row0, float* scores);
+INQ_API int32_t inq_grad_accumulator_read(inq_context* ctx, float* out);
+
 /* ---------------------------------------------------------------- embeddings */
 /* Token embedding rows (no positions): out [n, n_embd]. Ids are range-checked. */
 INQ_API int32_t inq_embed_tokens(inq_context* ctx, const int32_t* ids, int32_t n, float* out);
@@ -523,6 +566,11 @@ INQ_API int32_t inq_sample_next(inq_context* ctx, const inq_sampling* params, co
  *                           forced(int32)[N] or NULL, ban_offsets(int32)[N+1] or NULL, ban_ids(int32)[ban_offsets[N]]
  *                           or NULL -> ids(int32, in the float* slot)[N], logprobs[N] | temperature, top_p
  *                           (ABI 6: inq_sample_next's per-row choice on caller rows; same argument rules)
+ *   "grad_accumulate"       B,n_cot,T_acc,K,C,row_off | grads[rows,C] (cotangent r = b*n_cot + i owns lens[r] rows
+ *                           back to back, rows = sum of lens), lens(int32)[B*n_cot], weights[B], steps(int32)[n_cot],
+ *                           mul[B,T_acc,C] or NULL -> acc[T_acc,K,C] (read and updated: acc[row_off + t, steps[i]] +=
+ *                           weights[b] * grads[row t of r] (* mul[b, row_off + t]); steps distinct in [0, K),
+ *                           row_off + lens[r] <= T_acc; ABI 6, see inq_backward_step_accumulate)
  * (scaled: 1 = divide scores by sqrt(C/H); extra_scale multiplies the scores further, 1.0 for plain GPT-2.) */
 INQ_API int32_t inq_op_run(int32_t device, const char* op, const int64_t* dims, int32_t n_dims,
                            const void* const* inputs, int32_t n_inputs, float* const* outputs, int32_t n_outputs,

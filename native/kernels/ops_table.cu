@@ -5,6 +5,7 @@
 #include "embedding.cuh"
 #include "gated_act.cuh"
 #include "gelu.cuh"
+#include "grad_accumulate.cuh"
 #include "layernorm.cuh"
 #include "matmul.cuh"
 #include "positions.cuh"
@@ -128,6 +129,12 @@ void op_sample_tokens(int32_t* ids, float* logprobs, float* logits, const double
   sample_tokens(ids, logprobs, logits, uniforms, forced, ban_offsets, ban_ids, N, V, p, ws, stream());
 }
 
+// ABI 6: granular gradient accumulation.
+void op_grad_accumulate(float* acc, const float* grads, const float* weights, const float* mul, const int32_t* steps,
+                        RowMap map, int row_off, int T_acc, int K, int C) {
+  grad_accumulate(acc, grads, weights, mul, steps, map, row_off, T_acc, K, C, stream());
+}
+
 // Filled by name, so a reordered or extended Ops struct cannot silently shift entries.
 Ops make_ops() {
   Ops o{};
@@ -161,6 +168,8 @@ Ops make_ops() {
   o.relative_position_bias = op_relative_position_bias;
   o.scale_add_forward = op_scale_add_forward;
   o.sample_tokens = op_sample_tokens;
+  // ABI 6: granular gradient accumulation.
+  o.grad_accumulate = op_grad_accumulate;
   return o;
 }
 

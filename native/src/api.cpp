@@ -9,6 +9,7 @@
 #include "context.h"
 #include "decoder.h"
 #include "sampling.h"
+#include "grad_accumulator.h"
 #include "seq2seq.h"
 #include "device.h"
 
@@ -282,6 +283,54 @@ INQ_API int32_t inq_seq2seq_backward_step(inq_context* ctx, const inq_step_fn_ar
     seq2seq_backward_step(ctx, args, batch, n_cot, positions, targets, contrast_targets, contrast_logits, d_src, d_tgt,
                           scores);
   });
+}
+
+// ---- granular gradient accumulation (ABI 6)
+
+INQ_API int32_t inq_grad_accumulator_reset(inq_context* ctx, int32_t rows, int32_t steps, int32_t n_mult,
+                                           const float* multipliers) {
+  return GUARD({ grad_accumulator_reset(live_ctx(ctx), rows, steps, n_mult, multipliers); });
+}
+
+INQ_API int32_t inq_backward_step_accumulate(inq_context* ctx, const inq_step_fn_args* args, int32_t point,
+                                             int32_t batch, int32_t n_cot, const int32_t* positions,
+                                             const int32_t* targets, const int32_t* contrast_targets,
+                                             const float* contrast_logits, const int32_t* steps,
+                                             const float* row_weights, int32_t mult_row0, float* scores) {
+  return GUARD({
+    live_ctx(ctx);
+    INQ_CHECK_NOT_NULL(positions);
+    INQ_CHECK_NOT_NULL(targets);
+    INQ_CHECK_NOT_NULL(steps);
+    INQ_CHECK_NOT_NULL(row_weights);
+    INQ_CHECK(!is_seq2seq(ctx->model->cfg), INQ_ERR_INVALID_ARGUMENT,
+              "inq_backward_step_accumulate needs a decoder-only model (encoder-decoders: "
+              "inq_seq2seq_backward_step_accumulate)");
+    const AccumulateArgs acc{steps, row_weights, mult_row0};
+    decoder_backward_step(ctx, args, point, batch, n_cot, positions, targets, contrast_targets, contrast_logits,
+                          nullptr, scores, &acc);
+  });
+}
+
+INQ_API int32_t inq_seq2seq_backward_step_accumulate(inq_context* ctx, const inq_step_fn_args* args, int32_t batch,
+                                                     int32_t n_cot, const int32_t* positions, const int32_t* targets,
+                                                     const int32_t* contrast_targets, const float* contrast_logits,
+                                                     const int32_t* steps, const float* row_weights,
+                                                     int32_t mult_row0, float* scores) {
+  return GUARD({
+    live_ctx(ctx);
+    INQ_CHECK_NOT_NULL(positions);
+    INQ_CHECK_NOT_NULL(targets);
+    INQ_CHECK_NOT_NULL(steps);
+    INQ_CHECK_NOT_NULL(row_weights);
+    const AccumulateArgs acc{steps, row_weights, mult_row0};
+    seq2seq_backward_step(ctx, args, batch, n_cot, positions, targets, contrast_targets, contrast_logits, nullptr,
+                          nullptr, scores, &acc);
+  });
+}
+
+INQ_API int32_t inq_grad_accumulator_read(inq_context* ctx, float* out) {
+  return GUARD({ grad_accumulator_read(live_ctx(ctx), out); });
 }
 
 INQ_API int32_t inq_get_attention(inq_context* ctx, int32_t layer, float* out) {

@@ -1,4 +1,5 @@
 #include "context.h"
+#include "grad_accumulator.h"
 #include "seq2seq.h"
 
 #include <algorithm>
@@ -144,6 +145,7 @@ Context* context_create(Model* m, int max_batch, int max_seq, int max_cot, int f
 
 inq_context::~inq_context() {
   delete queue;  // waits for the context's queued work
+  inq::grad_accumulator_free(this);
   inq::aligned_free(host_ints);
   model->dev->release(arena);
   inq::model_release(model);

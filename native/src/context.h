@@ -67,6 +67,8 @@ struct Layout {
 Layout context_layout(const Model* m, int max_batch, int max_seq, int max_cot, int flags);
 void validate_context_args(const Model* m, int max_batch, int max_seq, int max_cot, int flags);
 
+struct GradAccumulator;  // grad_accumulator.h
+
 }  // namespace inq
 
 struct inq_context {
@@ -95,6 +97,9 @@ struct inq_context {
   // Encoder-decoder: source length of the last forward (fwd_seq is the target length).
   int s2s_src_len = 0;
   bool s2s_src_masked = false;
+  // Granular gradient accumulator (ABI 6, grad_accumulator.h): its own device memory, created by
+  // inq_grad_accumulator_reset, freed with the context.
+  inq::GradAccumulator* grad_acc = nullptr;
 
   template <typename T = float>
   T* buf(size_t off) const {

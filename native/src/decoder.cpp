@@ -1,4 +1,5 @@
 #include "decoder.h"
+#include "grad_accumulator.h"
 
 #include <cmath>
 #include <cstring>
@@ -294,9 +295,10 @@ int check_backward(const Context* ctx, int point, int batch, int n_cot, const in
 }
 
 // The backward of a checked call with dlogits already where the ops read them (the caller's buffer on the CPU, an
-// arena buffer on a device).
+// arena buffer on a device). With acc (ABI 6) the gradient rows are added into the context's accumulator instead of
+// being written to d_out (unused then).
 void backward_core(Context* ctx, int point, int batch, int n_cot, const int32_t* positions, const float* dlogits,
-                   float* d_out);
+                   float* d_out, const AccumulateTarget* acc = nullptr);
 
 }  // namespace
 
@@ -316,7 +318,7 @@ void decoder_backward(Context* ctx, int point, int batch, int n_cot, const int32
 namespace {
 
 void backward_core(Context* ctx, int point, int batch, int n_cot, const int32_t* positions, const float* dlogits,
-                   float* d_out) {
+                   float* d_out, const AccumulateTarget* acc) {
   const Model* m = ctx->model;
   const inq_model_config& cfg = m->cfg;
   const Ops& ops = *ctx->ops;
@@ -347,7 +349,12 @@ void backward_core(Context* ctx, int point, int batch, int n_cot, const int32_t*
     // After block l's backward, g is the gradient at point l.
     const BlockFns& block = block_of(ctx);
     for (int l = cfg.n_layer - 1; l >= point; --l) block.backward(ctx, l, map);
+    // ABI 6: the packed rows go into the accumulator where they are (the position rows of point 0 pass through).
+    if (acc)
+      ops.grad_accumulate(acc->acc, ctx->buf(ctx->L.g), acc->weights, acc->mul, acc->steps, map, 0, acc->T_acc, acc->K,
+                          (int)C);
   }
+  if (acc) return;
   // At point 0 a position row (GPT-2) is added to the token embedding: its gradient passes through unchanged.
   if (ctx->on_host()) {
     for (int r = 0; r < R; ++r) {
@@ -469,7 +476,7 @@ void decoder_step_scores(Context* ctx, const inq_step_fn_args* args, int n_rows,
 
 void decoder_backward_step(Context* ctx, const inq_step_fn_args* args, int point, int batch, int n_cot,
                         const int32_t* positions, const int32_t* targets, const int32_t* contrast_targets,
-                        const float* contrast_logits, float* d_out, float* scores) {
+                        const float* contrast_logits, float* d_out, float* scores, const AccumulateArgs* acc_args) {
   const Bound bound(ctx->queue);
   const StepFnParams prm = step_fn_params(args, true, contrast_logits == nullptr);
   INQ_CHECK(ctx->kept, INQ_ERR_STATE,
@@ -489,13 +496,15 @@ void decoder_backward_step(Context* ctx, const inq_step_fn_args* args, int point
               r / n_cot, r % n_cot, positions[r], T);
   check_step_ids(targets, R, V, "targets", positions);
   if (contrast_targets) check_step_ids(contrast_targets, R, V, "contrast_targets", positions);
+  AccumulateTarget acc{};
+  if (acc_args) acc = grad_accumulate_prepare(ctx, batch, n_cot, positions, *acc_args, T, "inq_backward_step_accumulate");
 
   float* dlogits = step_dlogits_rows(ctx, prm, R, n_cot, positions, targets, contrast_targets, contrast_logits, scores,
                                      [&](const int32_t* b, const int32_t* t) {
                                        gather_final_norm(ctx, 0, R, b, t);
                                        lm_head_rows(ctx, R);
                                      });
-  backward_core(ctx, point, batch, n_cot, positions, dlogits, d_out);
+  backward_core(ctx, point, batch, n_cot, positions, dlogits, d_out, acc_args ? &acc : nullptr);
 }
 
 void decoder_cache_step(Context* ctx, int batch, const int32_t* next_ids, float* logits) {

@@ -8,6 +8,8 @@
 
 namespace inq {
 
+struct AccumulateArgs;  // grad_accumulator.h (ABI 6)
+
 // point 0: ids or embeds (token embeddings, positions added inside); point > 0: embeds is the activation there.
 void decoder_forward(Context* ctx, int point, int batch, int seq, const int32_t* ids, const float* embeds,
                      const int32_t* mask, int logits_mode, float* logits, int flags, bool fill_cache);
@@ -21,7 +23,8 @@ void decoder_step_scores(Context* ctx, const inq_step_fn_args* args, int n_rows,
                          const float* contrast_logits, float* scores);
 void decoder_backward_step(Context* ctx, const inq_step_fn_args* args, int point, int batch, int n_cot,
                            const int32_t* positions, const int32_t* targets, const int32_t* contrast_targets,
-                           const float* contrast_logits, float* d_out, float* scores);
+                           const float* contrast_logits, float* d_out, float* scores,
+                           const AccumulateArgs* acc_args = nullptr);
 void decoder_cache_step(Context* ctx, int batch, const int32_t* next_ids, float* logits);
 // Token embedding rows (no positions) of n range-checked ids into the caller's out [n, C].
 void decoder_embed_tokens(Context* ctx, const int32_t* ids, int n, float* out);

@@ -34,6 +34,8 @@ const OpSpec kSpecs[] = {
     {"sinusoidal_positions", 3, 1, 1, 0}, {"scale_add_forward", 1, 2, 1, 1},
     {"relative_position_bias", 7, 1, 1, 0}, {"window_attention_forward", 7, 2, 2, 1},
     {"attention_decode", 8, 4, 2, 1},    {"sample_tokens", 4, 5, 2, 2},
+    // ABI 6: granular gradient accumulation.
+    {"grad_accumulate", 6, 5, 1, 0},
 };
 
 // Inputs that may be NULL: matmul_forward's bias (index 2), the attention forwards' mask (index 1; cross_attention:
@@ -45,7 +47,8 @@ bool optional_input(const std::string& op, int i) {
          (op == "matmul_forward" && i == 2) || ((op == "rope_forward" || op == "rope_backward") && i == 2) || (op == "cross_attention_forward" && (i == 2 || i == 3)) ||
          ((op == "attention_forward" || op == "gqa_attention_forward" || op == "window_attention_forward") &&
           i == 1) ||
-         ((op == "step_fn_scores" || op == "step_fn_dlogits") && (i == 1 || i == 3));
+         ((op == "step_fn_scores" || op == "step_fn_dlogits") && (i == 1 || i == 3)) ||
+         (op == "grad_accumulate" && i == 4);
 }
 
 int dim(const int64_t* dims, int i, const char* what) {
@@ -333,6 +336,35 @@ int32_t run_op(int32_t device, const char* op_name, const int64_t* dims, int32_t
                                    in(0, q_n * n_cot), in(1, q_n), in(2, kv_n), in(3, att), R, n_cot, Tq, Tk, C, H, C,
                                    2 * C, scale);
     }
+  } else if (op == "grad_accumulate") {
+    const int B = dim(dims, 0, "B"), n_cot = dim(dims, 1, "n_cot"), T_acc = dim(dims, 2, "T_acc"),
+              K = dim(dims, 3, "K"), C = dim(dims, 4, "C");
+    const int row_off = flag(dims, 5, "row_off", 0, T_acc - 1);
+    const int R = B * n_cot;
+    const int32_t* lens = host_i(1);
+    const int32_t* steps = host_i(3);
+    std::vector<int32_t> start((size_t)R + 1, 0), owner;
+    for (int r = 0; r < R; ++r) {
+      INQ_CHECK(lens[r] >= 0 && row_off + lens[r] <= T_acc, INQ_ERR_INVALID_ARGUMENT,
+                "lens[%d] = %d: rows row_off .. row_off + lens - 1 must lie in [0, T_acc = %d)", r, lens[r], T_acc);
+      start[r + 1] = start[r] + lens[r];
+      for (int t = 0; t < lens[r]; ++t) owner.push_back(r);
+    }
+    std::vector<char> seen((size_t)K, 0);
+    for (int i = 0; i < n_cot; ++i) {
+      INQ_CHECK(steps[i] >= 0 && steps[i] < K, INQ_ERR_INVALID_ARGUMENT, "steps[%d] = %d outside [0, %d)", i, steps[i],
+                K);
+      INQ_CHECK(!seen[steps[i]], INQ_ERR_INVALID_ARGUMENT, "steps[%d] = %d repeats an earlier column's step", i,
+                steps[i]);
+      seen[steps[i]] = 1;
+    }
+    const int rows = start[R];
+    if (owner.empty()) owner.push_back(0);  // a valid pointer for an all-empty call
+    const RowMap map{R, rows, n_cot, T_acc, mem.in<int32_t>(start.data(), (int64_t)start.size()),
+                     mem.in<int32_t>(owner.data(), (int64_t)owner.size())};
+    const int64_t grads_n = rows > 0 ? (int64_t)rows * C : 1;
+    ops.grad_accumulate(out(0, (int64_t)T_acc * K * C), in(0, grads_n), in(2, B), in(4, (int64_t)B * T_acc * C),
+                        in_i(3, n_cot), map, row_off, T_acc, K, C);
   } else if (op == "attention_decode") {
     const int B = dim(dims, 0, "B"), n_keys = dim(dims, 1, "n_keys"), S = dim(dims, 2, "S"), C = dim(dims, 3, "C"),
               H = dim(dims, 4, "H"), KVH = dim(dims, 5, "KVH");

@@ -174,6 +174,15 @@ struct Ops {
   void (*sample_tokens)(int32_t* ids, float* logprobs, float* logits, const double* uniforms, const int32_t* forced,
                         const int32_t* ban_offsets, const int32_t* ban_ids, int N, int V, SampleParams p,
                         const Workspace& ws);
+
+  // Granular gradient accumulation (ABI 6, DESIGN §5.6): for the R = B * n_cot cotangents of map (cotangent
+  // r = b * n_cot + i: forward row b, column i), gradient row start[r] + t (t < len(r)) is added into the cell
+  // (row_off + t, steps[i]) of acc [T_acc, K, C]: acc += weights[b] * g (then * mul[b, row_off + t, :] when mul is
+  // not NULL; mul [B, T_acc, C]). steps [n_cot] are distinct (no two columns share a cell); row_off + len(r) <= T_acc.
+  // Each cell adds its contributions in ascending b, every operation rounded (no FMA contraction): bitwise the
+  // managed sink's loop. Cells no cotangent reaches are left as they are.
+  void (*grad_accumulate)(float* acc, const float* grads, const float* weights, const float* mul,
+                          const int32_t* steps, RowMap map, int row_off, int T_acc, int K, int C);
 };
 
 // The CPU twin (native/cpu/ops_table.cpp).

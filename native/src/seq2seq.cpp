@@ -13,6 +13,7 @@
 // every encoder row gets gradient through cross-attention. Both strategies of DESIGN §5 use it (Stepwise: one
 // cotangent per prefix forward; Fused: all steps of one full forward).
 #include "seq2seq.h"
+#include "grad_accumulator.h"
 
 #include <cmath>
 #include <cstring>
@@ -552,7 +553,7 @@ void seq2seq_backward(Context* ctx, int batch, int n_cot, const int32_t* positio
 }
 
 void seq2seq_backward_core(Context* ctx, int batch, int n_cot, const int32_t* positions, const float* dl,
-                           float* d_src, float* d_tgt) {
+                           float* d_src, float* d_tgt, const AccumulateTarget* acc) {
   const Model* m = ctx->model;
   const inq_model_config& c = m->cfg;
   const int Ts = ctx->s2s_src_len, Tt = ctx->fwd_seq, R = batch * n_cot;
@@ -636,6 +637,11 @@ void seq2seq_backward_core(Context* ctx, int batch, int n_cot, const int32_t* po
     });
     sublayer_bwd(ctx, sh, g, sh.pre ? b.x : b.s1, b.m1, b.r1, w.ln1_w, dmap, dec_self_b(w, b));
   }
+  if (acc) {  // ABI 6: the packed target rows into the accumulator's rows src_len .. (source first, below)
+    ops.grad_accumulate(acc->acc, g, acc->weights, acc->mul, acc->steps, dmap, Ts, acc->T_acc, acc->K, C);
+    d_tgt = nullptr;
+    d_src = g_enc;  // run the encoder backward; its result is accumulated instead of downloaded
+  }
   if (d_tgt) {  // back to the caller's full [R, T, C] layout (zeros after each cotangent's position)
     float* full = ctx->buf(S.d1);
     expand(ctx, packed, full, g, C);
@@ -654,7 +660,10 @@ void seq2seq_backward_core(Context* ctx, int batch, int n_cot, const int32_t* po
       sublayer_bwd(ctx, sh, g_enc, sh.pre ? b.h1 : b.s3, b.m3, b.r3, w.ln3_w, emap, mlp_b(w, b, emap));
       sublayer_bwd(ctx, sh, g_enc, sh.pre ? b.x : b.s1, b.m1, b.r1, w.ln1_w, emap, self_b(w, b, emap, Ts));
     }
-    q.download(d_src, g_enc, sizeof(float) * (size_t)rs * C);
+    if (acc)
+      ops.grad_accumulate(acc->acc, g_enc, acc->weights, acc->mul, acc->steps, emap, 0, acc->T_acc, acc->K, C);
+    else
+      q.download(d_src, g_enc, sizeof(float) * (size_t)rs * C);
   }
   q.finish();
 }

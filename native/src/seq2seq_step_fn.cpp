@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "decoder.h"
+#include "grad_accumulator.h"
 #include "seq2seq.h"
 #include "step_fn.h"
 
@@ -82,7 +83,7 @@ void seq2seq_step_scores(Context* ctx, const inq_step_fn_args* args, int n_rows,
 
 void seq2seq_backward_step(Context* ctx, const inq_step_fn_args* args, int batch, int n_cot, const int32_t* positions,
                            const int32_t* targets, const int32_t* contrast_targets, const float* contrast_logits,
-                           float* d_src, float* d_tgt, float* scores) {
+                           float* d_src, float* d_tgt, float* scores, const AccumulateArgs* acc_args) {
   const Bound bound(ctx->queue);
   require_seq2seq(ctx, "inq_seq2seq_backward_step");
   const StepFnParams prm = step_fn_params(args, true, contrast_logits == nullptr);
@@ -90,6 +91,10 @@ void seq2seq_backward_step(Context* ctx, const inq_step_fn_args* args, int batch
   const int R = batch * n_cot, V = ctx->model->cfg.vocab_size;
   check_step_ids(targets, R, V, "targets", positions);
   if (contrast_targets) check_step_ids(contrast_targets, R, V, "contrast_targets", positions);
+  AccumulateTarget acc{};
+  if (acc_args)
+    acc = grad_accumulate_prepare(ctx, batch, n_cot, positions, *acc_args, ctx->s2s_src_len + ctx->fwd_seq,
+                                  "inq_seq2seq_backward_step_accumulate");
 
   float* dlogits = step_dlogits_rows(ctx, prm, R, n_cot, positions, targets, contrast_targets, contrast_logits, scores,
                                      [&](const int32_t* b, const int32_t* t) {
@@ -97,7 +102,7 @@ void seq2seq_backward_step(Context* ctx, const inq_step_fn_args* args, int batch
                                        seq2seq_logits_rows(ctx, ctx->buf(ctx->L.step_gather), R,
                                                            ctx->buf(ctx->L.step_logits));
                                      });
-  seq2seq_backward_core(ctx, batch, n_cot, positions, dlogits, d_src, d_tgt);
+  seq2seq_backward_core(ctx, batch, n_cot, positions, dlogits, d_src, d_tgt, acc_args ? &acc : nullptr);
 }
 
 }  // namespace inq

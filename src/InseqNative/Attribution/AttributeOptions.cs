@@ -54,6 +54,9 @@ public sealed record AttributeOptions
     public IProgress<AttributionProgress>? Progress { get; init; }
     /// <summary>Memory the engine may use for activation arenas (bytes).</summary>
     public long MemoryBudgetBytes { get; init; } = 2L << 30;
+    /// <summary>Sum forward rows' gradients (integrated gradients, gradient SHAP) on the host, step by step, instead of
+    /// inside the backward: the reference the accumulating backward is tested against (bitwise on the CPU).</summary>
+    internal bool HostGradientAccumulation { get; init; }
 }
 
 /// <summary>How far an attribution call is: sequences done of the total, and the step count of the last one.</summary>

@@ -84,7 +84,7 @@ public sealed class AttributionModel : IDisposable
         var (strategy, reason) = ChooseStrategy(options);
         var (rowChunk, cotangents) = SizeChunks(plans.Max(p => Math.Max(p.Length, p.SourceOffset)), plans.Max(p => p.Steps), methodOptions, options);
         var attributor = new SequenceAttributor(Model, StepFunctions, options, method, methodOptions,
-            StepRunner.Create(strategy, Model, rowChunk, cotangents));
+            CreateRunner(strategy, rowChunk, cotangents, options));
         var sequences = new List<FeatureAttributionSequenceOutput>();
         var stepsDone = 0;
         var memoryRetries = new List<string>();
@@ -103,7 +103,7 @@ public sealed class AttributionModel : IDisposable
                     // arena that failed is already released; the sequence runs again with half the chunk.
                     memoryRetries.Add($"{e.NativeMessage} -> retried with {rowChunk} rows, {cotangents} cotangent rows");
                     attributor = new SequenceAttributor(Model, StepFunctions, options, method, methodOptions,
-                        StepRunner.Create(strategy, Model, rowChunk, cotangents));
+                        CreateRunner(strategy, rowChunk, cotangents, options));
                 }
             }
             stepsDone += plan.Steps;
@@ -123,6 +123,13 @@ public sealed class AttributionModel : IDisposable
         if (memoryRetries.Count > 0) ((Dictionary<string, object?>)info["timings"]!)["out_of_memory_retries"] = memoryRetries;
         var steps = options.OutputStepAttributions ? StepOutputs.From(sequences) : null;
         return new FeatureAttributionOutput(sequences, steps, info);
+    }
+
+    StepRunner CreateRunner(AttributionStrategy strategy, int rowChunk, int cotangents, AttributeOptions options)
+    {
+        var runner = StepRunner.Create(strategy, Model, rowChunk, cotangents);
+        runner.HostAccumulation = options.HostGradientAccumulation;
+        return runner;
     }
 
     /// <summary>Every method of this engine can run fused; Stepwise is Inseq's algorithm, on request.</summary>

@@ -63,6 +63,39 @@ public sealed class FusedRunner(TransformerModel model, int rowChunk, int cotang
         }
     }
 
+    /// <summary>DESIGN §5.6: with a built-in objective the backward adds every cotangent's gradient into the
+    /// context's accumulator (inq_backward_step_accumulate) in the order <see cref="Gradients"/> feeds a sink (row
+    /// chunks, then step chunks, then rows), and the granular sum is downloaded once.</summary>
+    public override void AccumulatedGradients(Tensor embeddings, StepObjective objective, float[] rowWeights,
+        Tensor? rowMultipliers, Tensor output, int point = 0)
+    {
+        if (!AccumulatesNatively(objective))
+        {
+            base.AccumulatedGradients(embeddings, objective, rowWeights, rowMultipliers, output, point);
+            return;
+        }
+        CheckAccumulation(embeddings, objective, rowWeights, rowMultipliers, output);
+        int rows = embeddings.Dim(0), t = embeddings.Dim(1), k = objective.Steps;
+        var rc = Math.Min(RowChunk, rows);
+        using var ctx = Model.CreateContext(rc, t, Math.Max(rc, Math.Min(CotangentCapacity, rc * k)));
+        var stepChunk = Math.Max(1, ctx.MaxCotangents / rc);
+        ctx.ResetGradientAccumulator(t, k, rowMultipliers);
+        for (var r0 = 0; r0 < rows; r0 += rc)
+        {
+            var n = Math.Min(rc, rows - r0);
+            Forward(ctx, point, Rows(embeddings, r0, n, t), LogitsMode.None, keep: true);
+            var weights = rowWeights[r0..(r0 + n)];
+            for (var k0 = 0; k0 < k; k0 += stepChunk)
+            {
+                var steps = Enumerable.Range(k0, Math.Min(stepChunk, k - k0)).ToArray();
+                var native = NativeRows.Of(objective, n, steps, steps.Select(s => objective.Positions[s]).ToArray());
+                ctx.BackwardStepAccumulate(objective.Function.Native!.Value, objective.Args, point, native.Positions,
+                    native.Targets, native.ContrastTargets, native.ContrastRows, steps, weights, r0);
+            }
+        }
+        ctx.ReadGradientAccumulator(output);
+    }
+
     public override double[,] Scores(Tensor embeddings, StepObjective objective, int point = 0)
     {
         int rows = embeddings.Dim(0), t = embeddings.Dim(1);

@@ -123,6 +123,41 @@ sealed class Seq2SeqFusedRunner(TransformerModel model, int rowChunk, int cotang
         }
     }
 
+    /// <summary>DESIGN §5.6: built-in objectives accumulate inside the backward
+    /// (inq_seq2seq_backward_step_accumulate: source rows, then target rows, as the input layout), in the order
+    /// <see cref="Gradients"/> feeds a sink; the granular sum is downloaded once.</summary>
+    public override void AccumulatedGradients(Tensor inputs, StepObjective objective, float[] rowWeights,
+        Tensor? rowMultipliers, Tensor output, int point = 0)
+    {
+        RequireEmbeddingPoint(point);
+        if (!AccumulatesNatively(objective))
+        {
+            base.AccumulatedGradients(inputs, objective, rowWeights, rowMultipliers, output, point);
+            return;
+        }
+        CheckAccumulation(inputs, objective, rowWeights, rowMultipliers, output);
+        int rows = inputs.Dim(0), s = objective.SourceLength, t = inputs.Dim(1) - s, k = objective.Steps;
+        var rc = Math.Min(RowChunk, rows);
+        using var ctx = Model.CreateContext(rc, Math.Max(s, t), Math.Max(rc, Math.Min(CotangentCapacity, rc * k)));
+        var stepChunk = Math.Max(1, ctx.MaxCotangents / rc);
+        ctx.ResetGradientAccumulator(s + t, k, rowMultipliers);
+        for (var r0 = 0; r0 < rows; r0 += rc)
+        {
+            var n = Math.Min(rc, rows - r0);
+            var (src, tgt) = Split(inputs, r0, n, s, t);
+            ctx.Seq2SeqForwardEmbeddings(src, null, tgt, null, LogitsMode.None, keepForBackward: true);
+            var weights = rowWeights[r0..(r0 + n)];
+            for (var k0 = 0; k0 < k; k0 += stepChunk)
+            {
+                var steps = Enumerable.Range(k0, Math.Min(stepChunk, k - k0)).ToArray();
+                var native = NativeRows.Of(objective, n, steps, steps.Select(j => objective.Positions[j]).ToArray());
+                ctx.Seq2SeqBackwardStepAccumulate(objective.Function.Native!.Value, objective.Args, native.Positions,
+                    native.Targets, native.ContrastTargets, native.ContrastRows, steps, weights, r0);
+            }
+        }
+        ctx.ReadGradientAccumulator(output);
+    }
+
     public override double[,] Scores(Tensor inputs, StepObjective objective, int point = 0)
     {
         RequireEmbeddingPoint(point);

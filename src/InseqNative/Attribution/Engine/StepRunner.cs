@@ -31,6 +31,47 @@ public abstract class StepRunner
     /// activations.</summary>
     public abstract void Gradients(Tensor inputs, StepObjective objective, GradientSink sink, int point = 0);
 
+    /// <summary>
+    /// Σ over input rows r of <paramref name="rowWeights"/>[r] · ∂f_step/∂x(row r) (⊙ <paramref name="rowMultipliers"/>[r]
+    /// when given, [rows, T, hidden]) into <paramref name="output"/> [T, steps, hidden] (the granular layout of
+    /// GranularBuffer; overwritten), each cell's rows added in ascending r as <c>out += w · g (· m)</c>. This default
+    /// adds every step's gradient on the host through <see cref="Gradients"/>; the fused runners override it to
+    /// accumulate inside the backward for built-in objectives (DESIGN §5.6), with bitwise the same result on the CPU.
+    /// </summary>
+    public virtual void AccumulatedGradients(Tensor inputs, StepObjective objective, float[] rowWeights,
+        Tensor? rowMultipliers, Tensor output, int point = 0)
+    {
+        CheckAccumulation(inputs, objective, rowWeights, rowMultipliers, output);
+        Array.Clear(output.Data);
+        var n = inputs.Dim(1) * inputs.Dim(2);
+        Gradients(inputs, objective, (row, step, grad, prefix, _) =>
+            Methods.GranularBuffer.Accumulate(output, step, grad, prefix, rowWeights[row],
+                rowMultipliers is null ? default : rowMultipliers.Data.AsSpan(row * n, n)), point);
+    }
+
+    /// <summary>Accumulate on the host (<see cref="AccumulatedGradients"/>'s default) even where the runner can
+    /// accumulate in the backward: the reference the device path is tested against.</summary>
+    internal bool HostAccumulation { get; set; }
+
+    /// <summary>Whether <see cref="AccumulatedGradients"/> runs inside the backward for this objective.</summary>
+    private protected bool AccumulatesNatively(StepObjective objective) =>
+        !HostAccumulation && objective.Function.Native is not null && objective.Steps > 0;
+
+    private protected static void CheckAccumulation(Tensor inputs, StepObjective objective, float[] rowWeights,
+        Tensor? rowMultipliers, Tensor output)
+    {
+        int rows = inputs.Dim(0), t = inputs.Dim(1), c = inputs.Dim(2);
+        if (rowWeights.Length != rows)
+            throw new ArgumentException($"{rowWeights.Length} row weights for {rows} input rows", nameof(rowWeights));
+        if (rowMultipliers is not null && (rowMultipliers.Rank != 3 || rowMultipliers.Dim(0) != rows
+            || rowMultipliers.Dim(1) != t || rowMultipliers.Dim(2) != c))
+            throw new ArgumentException($"row multipliers must be [{rows}, {t}, {c}], got [{string.Join(", ", rowMultipliers.Shape)}]",
+                nameof(rowMultipliers));
+        if (output.Rank != 3 || output.Dim(0) != t || output.Dim(1) != objective.Steps || output.Dim(2) != c)
+            throw new ArgumentException($"output must be [{t}, {objective.Steps}, {c}], got [{string.Join(", ", output.Shape)}]",
+                nameof(output));
+    }
+
     /// <summary>Objective values [row, step] without gradients, the rows being activations at <paramref name="point"/>.</summary>
     public abstract double[,] Scores(Tensor inputs, StepObjective objective, int point = 0);
 

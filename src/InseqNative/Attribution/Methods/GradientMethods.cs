@@ -56,6 +56,10 @@ static class GranularBuffer
         }
     }
 
+    /// <summary>Quadrature weights as the float row weights of StepRunner.AccumulatedGradients (rounded as the
+    /// host loop always rounded them).</summary>
+    public static float[] RowWeights(double[] weights) => Array.ConvertAll(weights, w => (float)w);
+
     /// <summary>Multiplies every step's rows by m[j] (IG's multiply_by_inputs).</summary>
     public static void MultiplyRows(Tensor output, ReadOnlySpan<float> m)
     {

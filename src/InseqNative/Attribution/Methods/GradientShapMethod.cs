@@ -39,9 +39,9 @@ public sealed class GradientShapMethod : AttributionMethod
         var c = input.Model.Config.HiddenSize;
         var output = GranularBuffer.New(input.Plan, c);
         var scale = 1f / options.Samples;
-        input.Runner.Gradients(new Tensor(points, options.Samples, input.Plan.InputLength, c), input.Objective,
-            (row, step, grad, prefix, _) =>
-                GranularBuffer.Accumulate(output, step, grad, prefix, scale, deltas.AsSpan(row * n, n)));
+        var length = input.Plan.InputLength;
+        input.Runner.AccumulatedGradients(new Tensor(points, options.Samples, length, c), input.Objective,
+            Enumerable.Repeat(scale, options.Samples).ToArray(), new Tensor(deltas, options.Samples, length, c), output);
         return MethodResult.Of(output);
     }
 

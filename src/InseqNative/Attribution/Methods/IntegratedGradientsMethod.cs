@@ -21,8 +21,8 @@ public sealed class IntegratedGradientsMethod : AttributionMethod
         var path = Interpolate(x, b, alphas);
         var c = input.Model.Config.HiddenSize;
         var accumulated = GranularBuffer.New(input.Plan, c);
-        input.Runner.Gradients(path, input.Objective, (row, step, grad, prefix, _) =>
-            GranularBuffer.Accumulate(accumulated, step, grad, prefix, (float)weights[row]));
+        // Σ_i w_i ∂f/∂x(path_i), summed where the gradients are computed (DESIGN §5.6).
+        input.Runner.AccumulatedGradients(path, input.Objective, GranularBuffer.RowWeights(weights), null, accumulated);
         // multiply_by_inputs: scale the path integral by (x − b).
         GranularBuffer.MultiplyRows(accumulated, GranularBuffer.Difference(x, b));
         var extra = new Dictionary<string, float[]>();

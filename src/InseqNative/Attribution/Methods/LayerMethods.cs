@@ -81,8 +81,7 @@ public sealed class LayerIntegratedGradientsMethod : LayerMethod
         var path = IntegratedGradientsMethod.Interpolate(a, ab, alphas);
         var c = input.Model.Config.HiddenSize;
         var output = GranularBuffer.New(input.Plan, c);
-        input.Runner.Gradients(path, input.Objective, (row, step, grad, prefix, _) =>
-            GranularBuffer.Accumulate(output, step, grad, prefix, (float)weights[row]), point);
+        input.Runner.AccumulatedGradients(path, input.Objective, GranularBuffer.RowWeights(weights), null, output, point);
         GranularBuffer.MultiplyRows(output, GranularBuffer.Difference(a, ab));
         return MethodResult.Of(output);
     }
