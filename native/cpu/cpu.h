@@ -75,6 +75,7 @@ void sample_tokens(int32_t* ids, float* logprobs, float* logits, const double* u
 // Granular gradient accumulation (grad_accumulate.cpp).
 void grad_accumulate(float* acc, const float* grads, const float* weights, const float* mul, const int32_t* steps,
                      RowMap map, int row_off, int T_acc, int K, int C);
+void grad_reduce(float* l2, float* sum, const float* acc, const float* mul, int T, int K, int C);
 
 }  // namespace cpu
 }  // namespace inq

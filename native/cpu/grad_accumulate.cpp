@@ -1,6 +1,8 @@
 // Granular gradient accumulation (DESIGN §5.6: aggregate where the data is). Compiled with -ffp-contract=off: each
 // addition is `acc += w * g` (then `* m`) rounded step by step, exactly as the managed sink
 // (GranularBuffer.Accumulate) computes it, so the device-accumulated result is bitwise the host loop's.
+#include <cmath>
+
 #include "cpu.h"
 #include "../src/common.h"
 
@@ -29,6 +31,26 @@ void grad_accumulate(float* acc, const float* grads, const float* weights, const
         for (int h = 0; h < C; ++h) dst[h] += w * src[h];
       }
     }
+  }
+}
+
+// The default aggregation's first half where the accumulator is: for every cell, v = acc (* mul[row]) rounded to float
+// per element, then l2 = sqrt(sum v*v) and sum = sum v accumulated in double over the hidden units in order — what
+// the managed VectorNormFunction computes on the granular output (bitwise on this backend).
+void grad_reduce(float* l2, float* sum, const float* acc, const float* mul, int T, int K, int C) {
+  const int64_t cells = (int64_t)T * K;
+#pragma omp parallel for schedule(static) num_threads(num_threads()) if (cells * C > 65536)
+  for (int64_t cell = 0; cell < cells; ++cell) {
+    const float* a = acc + cell * C;
+    const float* m = mul ? mul + (cell / K) * C : nullptr;
+    double sq = 0, s = 0;
+    for (int h = 0; h < C; ++h) {
+      const float v = m ? a[h] * m[h] : a[h];
+      sq += (double)v * v;
+      s += v;
+    }
+    l2[cell] = (float)std::sqrt(sq);
+    if (sum) sum[cell] = (float)s;
   }
 }
 

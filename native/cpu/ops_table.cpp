@@ -36,6 +36,7 @@ const Ops& cpu_ops() {
       cpu::sample_tokens,
       // ABI 6: granular gradient accumulation.
       cpu::grad_accumulate,
+      cpu::grad_reduce,
   };
   return ops;
 }

@@ -45,7 +45,8 @@ extern "C" {
                             repeats, out_seconds), device sampling (op sample_tokens, inq_sample_next; NULL logits
                             accepted by inq_cache_prefill / inq_cache_step), granular gradient accumulation
                             (inq_grad_accumulator_reset / _read, inq_backward_step_accumulate,
-                            inq_seq2seq_backward_step_accumulate, op grad_accumulate) */
+                            inq_seq2seq_backward_step_accumulate, inq_grad_accumulator_reduce, ops grad_accumulate,
+                            grad_reduce) */
 
 /* ---------------------------------------------------------------- status codes */
 typedef enum inq_status {
@@ -454,6 +455,12 @@ INQ_API int32_t inq_seq2seq_backward_step_accumulate(inq_context* ctx, const inq
                                                      const int32_t* steps, const float* row_weights,
                                                      int32_t mult_row0, float* scores);
 INQ_API int32_t inq_grad_accumulator_read(inq_context* ctx, float* out);
+/* The default aggregation's vector norm where the accumulator is (DESIGN §5.6: only [rows x steps] crosses to the
+ * host): for every cell, v = acc[t, k, :] (times multipliers[t, :] when given, e.g. IG's x - baseline) rounded to
+ * float, l2[t, k] = sqrt(sum v^2) and, when sums is not NULL, sums[t, k] = sum v, in double over the hidden units in
+ * order (bitwise the managed VectorNormFunction on the CPU). multipliers [rows, n_embd] or NULL; l2, sums [rows,
+ * steps]. INQ_ERR_STATE before a reset. */
+INQ_API int32_t inq_grad_accumulator_reduce(inq_context* ctx, const float* multipliers, float* l2, float* sums);
 
 /* ---------------------------------------------------------------- embeddings */
 /* Token embedding rows (no positions): out [n, n_embd]. Ids are range-checked. */
@@ -566,6 +573,8 @@ INQ_API int32_t inq_sample_next(inq_context* ctx, const inq_sampling* params, co
  *                           forced(int32)[N] or NULL, ban_offsets(int32)[N+1] or NULL, ban_ids(int32)[ban_offsets[N]]
  *                           or NULL -> ids(int32, in the float* slot)[N], logprobs[N] | temperature, top_p
  *                           (ABI 6: inq_sample_next's per-row choice on caller rows; same argument rules)
+ *   "grad_reduce"           T,K,C | acc[T,K,C], mul[T,C] or NULL -> l2[T,K], sum[T,K]  (ABI 6, see
+ *                           inq_grad_accumulator_reduce)
  *   "grad_accumulate"       B,n_cot,T_acc,K,C,row_off | grads[rows,C] (cotangent r = b*n_cot + i owns lens[r] rows
  *                           back to back, rows = sum of lens), lens(int32)[B*n_cot], weights[B], steps(int32)[n_cot],
  *                           mul[B,T_acc,C] or NULL -> acc[T_acc,K,C] (read and updated: acc[row_off + t, steps[i]] +=

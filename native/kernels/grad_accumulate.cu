@@ -33,7 +33,33 @@ __global__ void grad_accumulate_kernel(float* acc, const float* grads, const flo
   }
 }
 
+// One thread per (t, k) cell, its hidden units in ascending order with every operation rounded (__fmul_rn, __dmul_rn,
+// __dadd_rn: never contracted), as the CPU twin: the same bits on both backends. T x K threads of C loads each; the
+// cell's reads are contiguous per thread (not coalesced across threads), fine for one reduction per sequence.
+__global__ void grad_reduce_kernel(float* l2, float* sum, const float* acc, const float* mul, int T, int K, int C) {
+  const int64_t cells = (int64_t)T * K;
+  INQ_GRID_STRIDE(cell, cells) {
+    const float* a = acc + cell * C;
+    const float* m = mul ? mul + (cell / K) * C : nullptr;
+    double sq = 0, s = 0;
+    for (int h = 0; h < C; ++h) {
+      const float v = m ? __fmul_rn(a[h], m[h]) : a[h];
+      sq = __dadd_rn(sq, __dmul_rn((double)v, (double)v));
+      s = __dadd_rn(s, (double)v);
+    }
+    l2[cell] = (float)sqrt(sq);
+    if (sum) sum[cell] = (float)s;
+  }
+}
+
 }  // namespace
+
+void grad_reduce(float* l2, float* sum, const float* acc, const float* mul, int T, int K, int C, cudaStream_t stream) {
+  const int64_t cells = (int64_t)T * K;
+  if (cells <= 0) return;
+  grad_reduce_kernel<<<grid_for(cells), kBlock, 0, stream>>>(l2, sum, acc, mul, T, K, C);
+  CUDA_CHECK_LAUNCH();
+}
 
 void grad_accumulate(float* acc, const float* grads, const float* weights, const float* mul, const int32_t* steps,
                      RowMap map, int row_off, int T_acc, int K, int C, cudaStream_t stream) {

@@ -135,6 +135,10 @@ void op_grad_accumulate(float* acc, const float* grads, const float* weights, co
   grad_accumulate(acc, grads, weights, mul, steps, map, row_off, T_acc, K, C, stream());
 }
 
+void op_grad_reduce(float* l2, float* sum, const float* acc, const float* mul, int T, int K, int C) {
+  grad_reduce(l2, sum, acc, mul, T, K, C, stream());
+}
+
 // Filled by name, so a reordered or extended Ops struct cannot silently shift entries.
 Ops make_ops() {
   Ops o{};
@@ -170,6 +174,7 @@ Ops make_ops() {
   o.sample_tokens = op_sample_tokens;
   // ABI 6: granular gradient accumulation.
   o.grad_accumulate = op_grad_accumulate;
+  o.grad_reduce = op_grad_reduce;
   return o;
 }
 

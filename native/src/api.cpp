@@ -329,6 +329,10 @@ INQ_API int32_t inq_seq2seq_backward_step_accumulate(inq_context* ctx, const inq
   });
 }
 
+INQ_API int32_t inq_grad_accumulator_reduce(inq_context* ctx, const float* multipliers, float* l2, float* sums) {
+  return GUARD({ grad_accumulator_reduce(live_ctx(ctx), multipliers, l2, sums); });
+}
+
 INQ_API int32_t inq_grad_accumulator_read(inq_context* ctx, float* out) {
   return GUARD({ grad_accumulator_read(live_ctx(ctx), out); });
 }

@@ -73,6 +73,33 @@ void grad_accumulator_read(Context* ctx, float* out) {
   ctx->queue->finish();
 }
 
+void grad_accumulator_reduce(Context* ctx, const float* multipliers, float* l2, float* sums) {
+  const Bound bound(ctx->queue);
+  GradAccumulator& g = live_accumulator(ctx, "inq_grad_accumulator_reduce");
+  INQ_CHECK_NOT_NULL(l2);
+  const Ops& ops = *ctx->ops;
+  const int64_t C = ctx->model->cfg.n_embd, cells = (int64_t)g.rows * g.steps;
+  Device& dev = *ctx->model->dev;
+  if (dev.host_memory()) {
+    ops.grad_reduce(l2, sums, g.acc, multipliers, g.rows, g.steps, (int)C);
+    return;
+  }
+  // Device: the multipliers go up and the [rows, steps] results come down through a scratch of their own (once per
+  // sequence, not in the backward's hot path).
+  const size_t mul_b = multipliers ? align_up(sizeof(float) * (size_t)g.rows * C, kAlign) : 0;
+  const size_t out_b = align_up(sizeof(float) * (size_t)cells, kAlign);
+  DeviceBuffer scratch(dev, mul_b + 2 * out_b, "the gradient reduction");
+  char* base = scratch.get<char>();
+  float* mul = multipliers ? reinterpret_cast<float*>(base) : nullptr;
+  float* dl2 = reinterpret_cast<float*>(base + mul_b);
+  float* dsum = sums ? reinterpret_cast<float*>(base + mul_b + out_b) : nullptr;
+  if (mul) ctx->queue->upload(mul, multipliers, sizeof(float) * (size_t)g.rows * C);
+  ops.grad_reduce(dl2, dsum, g.acc, mul, g.rows, g.steps, (int)C);
+  ctx->queue->download(l2, dl2, sizeof(float) * (size_t)cells);
+  if (sums) ctx->queue->download(sums, dsum, sizeof(float) * (size_t)cells);
+  ctx->queue->finish();
+}
+
 AccumulateTarget grad_accumulate_prepare(Context* ctx, int batch, int n_cot, const int32_t* positions,
                                          const AccumulateArgs& a, int rows, const char* what) {
   GradAccumulator& g = live_accumulator(ctx, what);

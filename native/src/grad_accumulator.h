@@ -35,6 +35,7 @@ struct AccumulateTarget {
 
 void grad_accumulator_reset(Context* ctx, int rows, int steps, int n_mult, const float* multipliers);
 void grad_accumulator_read(Context* ctx, float* out);
+void grad_accumulator_reduce(Context* ctx, const float* multipliers, float* l2, float* sums);
 // Checks a call against the accumulator (INQ_ERR_STATE before a reset; INQ_ERR_SHAPE when the accumulator's rows
 // differ from `rows` the backward covers; steps distinct and in range; every position >= 0) and uploads its weights
 // and steps.

@@ -35,7 +35,7 @@ const OpSpec kSpecs[] = {
     {"relative_position_bias", 7, 1, 1, 0}, {"window_attention_forward", 7, 2, 2, 1},
     {"attention_decode", 8, 4, 2, 1},    {"sample_tokens", 4, 5, 2, 2},
     // ABI 6: granular gradient accumulation.
-    {"grad_accumulate", 6, 5, 1, 0},
+    {"grad_accumulate", 6, 5, 1, 0},     {"grad_reduce", 3, 2, 2, 0},
 };
 
 // Inputs that may be NULL: matmul_forward's bias (index 2), the attention forwards' mask (index 1; cross_attention:
@@ -48,7 +48,7 @@ bool optional_input(const std::string& op, int i) {
          ((op == "attention_forward" || op == "gqa_attention_forward" || op == "window_attention_forward") &&
           i == 1) ||
          ((op == "step_fn_scores" || op == "step_fn_dlogits") && (i == 1 || i == 3)) ||
-         (op == "grad_accumulate" && i == 4);
+         (op == "grad_accumulate" && i == 4) || (op == "grad_reduce" && i == 1);
 }
 
 int dim(const int64_t* dims, int i, const char* what) {
@@ -365,6 +365,10 @@ int32_t run_op(int32_t device, const char* op_name, const int64_t* dims, int32_t
     const int64_t grads_n = rows > 0 ? (int64_t)rows * C : 1;
     ops.grad_accumulate(out(0, (int64_t)T_acc * K * C), in(0, grads_n), in(2, B), in(4, (int64_t)B * T_acc * C),
                         in_i(3, n_cot), map, row_off, T_acc, K, C);
+  } else if (op == "grad_reduce") {
+    const int T = dim(dims, 0, "T"), K = dim(dims, 1, "K"), C = dim(dims, 2, "C");
+    ops.grad_reduce(out(0, (int64_t)T * K), out(1, (int64_t)T * K), in(0, (int64_t)T * K * C), in(1, (int64_t)T * C), T,
+                    K, C);
   } else if (op == "attention_decode") {
     const int B = dim(dims, 0, "B"), n_keys = dim(dims, 1, "n_keys"), S = dim(dims, 2, "S"), C = dim(dims, 3, "C"),
               H = dim(dims, 4, "H"), KVH = dim(dims, 5, "KVH");

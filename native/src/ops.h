@@ -183,6 +183,10 @@ struct Ops {
   // managed sink's loop. Cells no cotangent reaches are left as they are.
   void (*grad_accumulate)(float* acc, const float* grads, const float* weights, const float* mul,
                           const int32_t* steps, RowMap map, int row_off, int T_acc, int K, int C);
+  // The default aggregation's vector norm over the hidden units of an accumulator acc [T, K, C] (ABI 6, DESIGN §5.6):
+  // v = acc[t, k, h] (* mul[t, h] when mul is not NULL; mul [T, C]) rounded to float, l2[t, k] = sqrt(sum_h v^2) and
+  // sum[t, k] = sum_h v (sum may be NULL), both accumulated in double in ascending h.
+  void (*grad_reduce)(float* l2, float* sum, const float* acc, const float* mul, int T, int K, int C);
 };
 
 // The CPU twin (native/cpu/ops_table.cpp).

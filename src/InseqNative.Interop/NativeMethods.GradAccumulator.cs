@@ -18,6 +18,9 @@ public static unsafe partial class NativeMethods
         int nCot, int* positions, int* targets, int* contrastTargets, float* contrastLogits, int* steps,
         float* rowWeights, int multRow0, float* scores);
 
+    [LibraryImport(NativeLibraryResolver.LibraryName, EntryPoint = "inq_grad_accumulator_reduce")]
+    public static partial int GradAccumulatorReduce(ContextHandle ctx, float* multipliers, float* l2, float* sums);
+
     [LibraryImport(NativeLibraryResolver.LibraryName, EntryPoint = "inq_grad_accumulator_read")]
     public static partial int GradAccumulatorRead(ContextHandle ctx, float* output);
 }

@@ -32,10 +32,11 @@ static class AttributeCommand
         var precision = new Option<string>("--precision") { Description = "GEMM mode on CUDA: fp32 (reference), tf32 or bf16 (tensor cores, opt-in; the CPU computes fp32)", DefaultValueFactory = _ => "fp32" };
         var strategy = new Option<string>("--strategy") { Description = "auto, fused or stepwise", DefaultValueFactory = _ => "auto" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "do not print the tables" };
+        var noGranular = new Option<bool>("--no-granular") { Description = "return (and --save) attributions already aggregated (L2 over hidden units, normalized), computed where the gradients are: the per-hidden-unit scores never reach the host" };
 
         var cmd = new Command("attribute", "attribute generated tokens to their inputs (Inseq's model.attribute)");
         foreach (var o in new Option[] { model, method, input, generated, stepScores, attributedFn, start, end, batch, maxNew,
-                     contrast, contrastSources, attributeTarget, includeEos, methodArgs, save, viz, device, precision, strategy, quiet })
+                     contrast, contrastSources, attributeTarget, includeEos, methodArgs, save, viz, device, precision, strategy, quiet, noGranular })
             cmd.Options.Add(o);
         cmd.SetAction(parse =>
         {
@@ -60,7 +61,7 @@ static class AttributeCommand
                 if (parse.GetValue(methodArgs) is { } json)
                     kwargs["attribution_args"] = InseqArguments.ParseJsonObject(json, "--method-args");
                 if (parse.GetValue(attributeTarget)) kwargs["attribute_target"] = true;
-                var options = InseqArguments.ToOptions(kwargs);
+                var options = InseqArguments.ToOptions(kwargs) with { GranularAttributions = !parse.GetValue(noGranular) };
 
                 using var attributionModel = Inseq.LoadModel(parse.GetValue(model)!, methodId, Device.Parse(parse.GetValue(device)!),
                     GemmPrecisionExtensions.Parse(parse.GetValue(precision)!));

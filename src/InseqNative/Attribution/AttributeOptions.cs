@@ -54,6 +54,13 @@ public sealed record AttributeOptions
     public IProgress<AttributionProgress>? Progress { get; init; }
     /// <summary>Memory the engine may use for activation arenas (bytes).</summary>
     public long MemoryBudgetBytes { get; init; } = 2L << 30;
+    /// <summary>True (Inseq's behaviour): gradient methods return granular attributions [tokens, steps, hidden].
+    /// False: they come back already aggregated by the default aggregation (L2 norm over the hidden units, then each
+    /// step column L1-normalized over source + target), the norms computed where the gradients are (DESIGN §5.6), so
+    /// the granular tensor never reaches the host — the same numbers as <c>output.Aggregate()</c> of a granular run,
+    /// with a fraction of the memory and, on a GPU, of the transfers. Methods without hidden units (attention,
+    /// occlusion) are unaffected; layer methods aggregate their granular output on the host.</summary>
+    public bool GranularAttributions { get; init; } = true;
     /// <summary>Sum forward rows' gradients (integrated gradients, gradient SHAP) on the host, step by step, instead of
     /// inside the backward: the reference the accumulating backward is tested against (bitwise on the CPU).</summary>
     internal bool HostGradientAccumulation { get; init; }

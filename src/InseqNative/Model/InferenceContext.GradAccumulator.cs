@@ -99,6 +99,21 @@ public sealed unsafe partial class InferenceContext
             NativeCheck.Ok(NativeMethods.GradAccumulatorRead(_handle, o), "inq_grad_accumulator_read");
     }
 
+    /// <summary>The default aggregation's vector norm over the hidden units where the accumulator is (only
+    /// [rows, steps] floats come back): <paramref name="reduction"/> gets, per cell, the L2 norm (and the plain sum)
+    /// of the accumulated gradient times its multiplier row — bitwise <see cref="HiddenReduction.ApplyOnHost"/> on
+    /// the CPU.</summary>
+    public void ReduceGradientAccumulator(HiddenReduction reduction)
+    {
+        ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+        if (_accRows < 0) throw new InvalidOperationException("ReduceGradientAccumulator needs ResetGradientAccumulator first");
+        reduction.Check(_accRows, _accSteps, Hidden);
+        fixed (float* m = reduction.Multipliers?.Data)
+        fixed (float* l = reduction.L2)
+        fixed (float* s = reduction.Sums)
+            NativeCheck.Ok(NativeMethods.GradAccumulatorReduce(_handle, m, l, s), "inq_grad_accumulator_reduce");
+    }
+
     void CheckAccumulation(int b, int[] positions, int[] targets, int[]? contrastTargets, Tensor? contrastLogits,
         int[] steps, float[] rowWeights)
     {

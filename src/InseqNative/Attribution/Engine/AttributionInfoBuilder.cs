@@ -57,6 +57,7 @@ static class AttributionInfoBuilder
             ["device"] = m.Device.ToString(),
             ["device_name"] = DeviceName(m.Device),
             ["gemm_precision"] = m.Precision.Id(),
+            ["granular_attributions"] = options.GranularAttributions,
             ["strategy"] = strategy.ToString().ToLowerInvariant(),
             ["strategy_reason"] = reason,
             ["native_build"] = NativeInfo.BuildInfo(),

@@ -75,6 +75,25 @@ public sealed class FusedRunner(TransformerModel model, int rowChunk, int cotang
             return;
         }
         CheckAccumulation(embeddings, objective, rowWeights, rowMultipliers, output);
+        AccumulateNatively(embeddings, objective, rowWeights, rowMultipliers, point, ctx => ctx.ReadGradientAccumulator(output));
+    }
+
+    public override void AccumulatedGradientNorms(Tensor embeddings, StepObjective objective, float[] rowWeights,
+        Tensor? rowMultipliers, HiddenReduction reduction, int point = 0)
+    {
+        if (!AccumulatesNatively(objective))
+        {
+            base.AccumulatedGradientNorms(embeddings, objective, rowWeights, rowMultipliers, reduction, point);
+            return;
+        }
+        AccumulateNatively(embeddings, objective, rowWeights, rowMultipliers, point, ctx => ctx.ReduceGradientAccumulator(reduction));
+    }
+
+    /// <summary>Every row's gradients added into the context's accumulator inside the backward; then
+    /// <paramref name="finish"/> reads it (granular) or reduces it (norms) before the context goes.</summary>
+    void AccumulateNatively(Tensor embeddings, StepObjective objective, float[] rowWeights, Tensor? rowMultipliers,
+        int point, Action<InferenceContext> finish)
+    {
         int rows = embeddings.Dim(0), t = embeddings.Dim(1), k = objective.Steps;
         var rc = Math.Min(RowChunk, rows);
         using var ctx = Model.CreateContext(rc, t, Math.Max(rc, Math.Min(CotangentCapacity, rc * k)));
@@ -93,7 +112,7 @@ public sealed class FusedRunner(TransformerModel model, int rowChunk, int cotang
                     native.Targets, native.ContrastTargets, native.ContrastRows, steps, weights, r0);
             }
         }
-        ctx.ReadGradientAccumulator(output);
+        finish(ctx);
     }
 
     public override double[,] Scores(Tensor embeddings, StepObjective objective, int point = 0)

@@ -136,6 +136,26 @@ sealed class Seq2SeqFusedRunner(TransformerModel model, int rowChunk, int cotang
             return;
         }
         CheckAccumulation(inputs, objective, rowWeights, rowMultipliers, output);
+        AccumulateNatively(inputs, objective, rowWeights, rowMultipliers, ctx => ctx.ReadGradientAccumulator(output));
+    }
+
+    public override void AccumulatedGradientNorms(Tensor inputs, StepObjective objective, float[] rowWeights,
+        Tensor? rowMultipliers, HiddenReduction reduction, int point = 0)
+    {
+        RequireEmbeddingPoint(point);
+        if (!AccumulatesNatively(objective))
+        {
+            base.AccumulatedGradientNorms(inputs, objective, rowWeights, rowMultipliers, reduction, point);
+            return;
+        }
+        AccumulateNatively(inputs, objective, rowWeights, rowMultipliers, ctx => ctx.ReduceGradientAccumulator(reduction));
+    }
+
+    /// <summary>Every row's gradients (source rows, then target rows) added into the context's accumulator inside the
+    /// backward; then <paramref name="finish"/> reads it (granular) or reduces it (norms).</summary>
+    void AccumulateNatively(Tensor inputs, StepObjective objective, float[] rowWeights, Tensor? rowMultipliers,
+        Action<InferenceContext> finish)
+    {
         int rows = inputs.Dim(0), s = objective.SourceLength, t = inputs.Dim(1) - s, k = objective.Steps;
         var rc = Math.Min(RowChunk, rows);
         using var ctx = Model.CreateContext(rc, Math.Max(s, t), Math.Max(rc, Math.Min(CotangentCapacity, rc * k)));
@@ -155,7 +175,7 @@ sealed class Seq2SeqFusedRunner(TransformerModel model, int rowChunk, int cotang
                     native.Targets, native.ContrastTargets, native.ContrastRows, steps, weights, r0);
             }
         }
-        ctx.ReadGradientAccumulator(output);
+        finish(ctx);
     }
 
     public override double[,] Scores(Tensor inputs, StepObjective objective, int point = 0)

@@ -28,9 +28,15 @@ sealed class SequenceAttributor(TransformerModel model, StepFunctionRegistry reg
         if (attributed.IsContrastive && plan.ContrastStepTargets is null && options.ContrastForceInputs)
             throw new InvalidInputException($"attributed function '{attributed.Id}' with contrast_force_inputs needs contrast targets");
 
-        var result = method.Attribute(new MethodInput(model, plan, runner, objective, x, b, methodOptions));
+        var result = method.Attribute(new MethodInput(model, plan, runner, objective, x, b, methodOptions)
+        {
+            ReduceHidden = !options.GranularAttributions,
+        });
         var (sourceAttributions, attributions) = Split(result.TargetAttributions, plan);
         if (attributions is not null) MaskFuture(attributions, plan);
+        // The hidden units are already reduced to norms: finish the default aggregation (normalization).
+        if (result.HiddenReduced)
+            (sourceAttributions, attributions) = Aggregation.ScoreNormalization.Normalize(sourceAttributions, attributions);
 
         var stepScores = new List<KeyValuePair<string, Tensor>>();
         foreach (var id in options.StepScores)
@@ -46,13 +52,18 @@ sealed class SequenceAttributor(TransformerModel model, StepFunctionRegistry reg
 
         var kind = method.Granularity switch
         {
+            _ when result.HiddenReduced => SequenceOutputKind.Base,
             AttributionGranularity.Granular => SequenceOutputKind.Granular,
             AttributionGranularity.MultiDimensional => SequenceOutputKind.MultiDimensional,
             AttributionGranularity.Coarse => SequenceOutputKind.Coarse,
             _ => SequenceOutputKind.Base,
         };
-        return new FeatureAttributionSequenceOutput(Tokens(plan.SourceIds, null, 0), Tokens(plan.TargetIds, plan, plan.AttrPosStart),
+        var output = new FeatureAttributionSequenceOutput(Tokens(plan.SourceIds, null, 0), Tokens(plan.TargetIds, plan, plan.AttrPosStart),
             sourceAttributions, attributions, plan.AttrPosStart, plan.AttrPosEnd, kind, stepScores, result.SequenceScores);
+        // Granular methods that cannot reduce where their gradients are (layer methods): the same aggregation here.
+        return !options.GranularAttributions && kind == SequenceOutputKind.Granular && output.AttributionRank > 2
+            ? Aggregation.DefaultAggregation.For(output).Aggregate(output)
+            : output;
     }
 
     /// <summary>A method's rows in the input layout → Inseq's source attributions (encoder-decoder) and target

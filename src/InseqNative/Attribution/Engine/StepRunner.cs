@@ -49,6 +49,17 @@ public abstract class StepRunner
                 rowMultipliers is null ? default : rowMultipliers.Data.AsSpan(row * n, n)), point);
     }
 
+    /// <summary><see cref="AccumulatedGradients"/> followed by <paramref name="reduction"/> (the vector norm of the
+    /// default aggregation over the hidden units): runners that accumulate inside the backward reduce there too, so
+    /// only [rows, steps] floats reach the host; this default reduces a host-accumulated sum (the same numbers).</summary>
+    public virtual void AccumulatedGradientNorms(Tensor inputs, StepObjective objective, float[] rowWeights,
+        Tensor? rowMultipliers, HiddenReduction reduction, int point = 0)
+    {
+        var granular = Tensor.Zeros(inputs.Dim(1), objective.Steps, inputs.Dim(2));
+        AccumulatedGradients(inputs, objective, rowWeights, rowMultipliers, granular, point);
+        reduction.ApplyOnHost(granular);
+    }
+
     /// <summary>Accumulate on the host (<see cref="AccumulatedGradients"/>'s default) even where the runner can
     /// accumulate in the backward: the reference the device path is tested against.</summary>
     internal bool HostAccumulation { get; set; }

@@ -21,7 +21,13 @@ public sealed record MethodInput(
     StepObjective Objective,
     Tensor InputEmbeddings,     // [1, InputLength, hidden]: source rows (encoder-decoder), then target rows
     Tensor BaselineEmbeddings,  // [1, InputLength, hidden]; rows that are not attributed equal the input
-    MethodOptions Options);
+    MethodOptions Options)
+{
+    /// <summary>The caller wants attributions aggregated over the hidden units (AttributeOptions.GranularAttributions
+    /// false): gradient methods then return the vector norms per (row, step) (<see cref="MethodResult.HiddenReduced"/>),
+    /// computed where the gradients are.</summary>
+    public bool ReduceHidden { get; init; }
+}
 
 /// <summary>A method's answer for one sequence: attributions [input rows, steps, extra...] in the plan's input
 /// layout (<see cref="SequencePlan.InputLength"/> rows: source rows of an encoder-decoder, then target rows; the
@@ -30,6 +36,9 @@ public sealed record MethodInput(
 public sealed record MethodResult(Tensor? TargetAttributions, IReadOnlyDictionary<string, float[]> ExtraStepScores)
 {
     public IReadOnlyList<KeyValuePair<string, Tensor>> SequenceScores { get; init; } = [];
+    /// <summary>The attributions are [rows, steps] L2 norms over the hidden units (the granular output's default
+    /// aggregation before its normalization), not granular scores.</summary>
+    public bool HiddenReduced { get; init; }
     public static MethodResult Of(Tensor? attributions) => new(attributions, new Dictionary<string, float[]>());
 }
 

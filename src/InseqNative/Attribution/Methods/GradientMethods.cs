@@ -89,6 +89,8 @@ public sealed class SaliencyMethod : AttributionMethod
 
     public override MethodResult Attribute(MethodInput input)
     {
+        // ‖|g|‖₂ = ‖g‖₂: the aggregated path needs no abs.
+        if (input.ReduceHidden) return HiddenReduced.Result(HiddenReduced.Run(input, input.InputEmbeddings, [1f], null, null));
         var output = GranularBuffer.New(input.Plan, input.Model.Config.HiddenSize);
         input.Runner.Gradients(input.InputEmbeddings, input.Objective, (_, step, grad, prefix, _) =>
             GranularBuffer.Abs(output, step, grad, prefix));
@@ -105,6 +107,7 @@ public sealed class InputXGradientMethod : AttributionMethod
     public override MethodResult Attribute(MethodInput input)
     {
         var x = input.InputEmbeddings.Data;
+        if (input.ReduceHidden) return HiddenReduced.Result(HiddenReduced.Run(input, input.InputEmbeddings, [1f], null, x));
         var output = GranularBuffer.New(input.Plan, input.Model.Config.HiddenSize);
         input.Runner.Gradients(input.InputEmbeddings, input.Objective, (_, step, grad, prefix, _) =>
             GranularBuffer.Product(output, step, grad, prefix, x));
@@ -126,6 +129,7 @@ public sealed class DeepLiftMethod : AttributionMethod
     public override MethodResult Attribute(MethodInput input)
     {
         var delta = GranularBuffer.Difference(input.InputEmbeddings, input.BaselineEmbeddings);
+        if (input.ReduceHidden) return HiddenReduced.Result(HiddenReduced.Run(input, input.InputEmbeddings, [1f], null, delta));
         var output = GranularBuffer.New(input.Plan, input.Model.Config.HiddenSize);
         input.Runner.Gradients(input.InputEmbeddings, input.Objective, (_, step, grad, prefix, _) =>
             GranularBuffer.Product(output, step, grad, prefix, delta));

@@ -37,9 +37,12 @@ public sealed class GradientShapMethod : AttributionMethod
             }
         }
         var c = input.Model.Config.HiddenSize;
-        var output = GranularBuffer.New(input.Plan, c);
         var scale = 1f / options.Samples;
         var length = input.Plan.InputLength;
+        if (input.ReduceHidden)
+            return HiddenReduced.Result(HiddenReduced.Run(input, new Tensor(points, options.Samples, length, c),
+                Enumerable.Repeat(scale, options.Samples).ToArray(), new Tensor(deltas, options.Samples, length, c), null));
+        var output = GranularBuffer.New(input.Plan, c);
         input.Runner.AccumulatedGradients(new Tensor(points, options.Samples, length, c), input.Objective,
             Enumerable.Repeat(scale, options.Samples).ToArray(), new Tensor(deltas, options.Samples, length, c), output);
         return MethodResult.Of(output);

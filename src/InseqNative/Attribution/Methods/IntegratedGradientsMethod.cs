@@ -20,6 +20,15 @@ public sealed class IntegratedGradientsMethod : AttributionMethod
         var b = input.BaselineEmbeddings;
         var path = Interpolate(x, b, alphas);
         var c = input.Model.Config.HiddenSize;
+        if (input.ReduceHidden)
+        {
+            var reduction = HiddenReduced.Run(input, path, GranularBuffer.RowWeights(weights), null,
+                GranularBuffer.Difference(x, b), withSums: options.ReturnConvergenceDelta);
+            var reducedExtra = new Dictionary<string, float[]>();
+            if (options.ReturnConvergenceDelta)
+                reducedExtra["deltas"] = ConvergenceDeltas(input, (j, s) => reduction.Sums![j * input.Plan.Steps + s]);
+            return HiddenReduced.Result(reduction, reducedExtra);
+        }
         var accumulated = GranularBuffer.New(input.Plan, c);
         // Σ_i w_i ∂f/∂x(path_i), summed where the gradients are computed (DESIGN §5.6).
         input.Runner.AccumulatedGradients(path, input.Objective, GranularBuffer.RowWeights(weights), null, accumulated);
@@ -34,17 +43,27 @@ public sealed class IntegratedGradientsMethod : AttributionMethod
     /// <summary>Σ attributions − (f(x) − f(b)) per step: how far the Riemann/Gauss sum is from completeness.</summary>
     internal static float[] ConvergenceDeltas(MethodInput input, Tensor attributions)
     {
+        var c = attributions.Dim(2);
+        return ConvergenceDeltas(input, (j, s) =>
+        {
+            double sum = 0;
+            foreach (var v in attributions.Slice(j, s)[..c]) sum += v;
+            return sum;
+        });
+    }
+
+    /// <summary>The same from each (row, step) cell's sum over the hidden units.</summary>
+    internal static float[] ConvergenceDeltas(MethodInput input, Func<int, int, double> cellSum)
+    {
         var ends = Concat(input.InputEmbeddings, input.BaselineEmbeddings);
         var scores = input.Runner.Scores(ends, input.Objective);
         var k = input.Plan.Steps;
-        var c = attributions.Dim(2);
         var deltas = new float[k];
         for (var s = 0; s < k; s++)
         {
             double sum = 0;
             var prefix = input.Plan.VisibleRows(s);
-            for (var j = 0; j < prefix; j++)
-                foreach (var v in attributions.Slice(j, s)[..c]) sum += v;
+            for (var j = 0; j < prefix; j++) sum += cellSum(j, s);
             deltas[s] = (float)(sum - (scores[0, s] - scores[1, s]));
         }
         return deltas;
