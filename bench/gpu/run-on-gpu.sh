@@ -14,7 +14,8 @@
 #              fails the stage); xunit XML in $OUT/tests.xml
 #       bench  inseq bench --device cuda: GPT-2-small shape, fp32 and TF32, model passes (one 512-token sequence,
 #              achieved TFLOP/s vs the nominal peak) and attribution 20+20 / 256+256 (saliency, input x gradient,
-#              IG-50, attention; fused vs stepwise); then the CPU model passes beside it (BENCH_CUDA_ARGS /
+#              IG-50, attention; fused vs stepwise); the aggregated output (--no-granular: norms on the GPU)
+#              at 256+256; then the CPU model passes beside it (BENCH_CUDA_ARGS / BENCH_AGG_ARGS /
 #              BENCH_CPU_ARGS override the arguments)
 #   Writes $OUT/gpu-run.log (everything) and $OUT/results.md (device, versions, build time, test summary, bench
 #   tables). $OUT defaults to bench/gpu/out.
@@ -147,19 +148,25 @@ run() {
     # Issue 5's table: GPT-2-small shape, 20+20 and 256+256 tokens, saliency / input x gradient / IG-50 / attention,
     # fused vs stepwise, fp32 and TF32, and the fused pass's achieved TFLOP/s against the card's nominal peak (model
     # section, one 512-token sequence). BENCH_CUDA_ARGS / BENCH_CPU_ARGS replace the arguments.
-    local cuda_args=${BENCH_CUDA_ARGS:---shape gpt2-small --precision fp32,tf32 --sections model,attribution --seq 512 --batch 1 --repeats 3 --gemm-size 4096 --lengths 20+20,256+256 --methods saliency,input_x_gradient,integrated_gradients,attention --ig-steps 50 --strategies fused,stepwise --max-seconds 120}
+    local cuda_args=${BENCH_CUDA_ARGS:---shape gpt2-small --precision fp32,tf32 --sections model,attribution --seq 512 --batch 1 --repeats 3 --gemm-size 4096 --lengths 20+20,256+256 --methods saliency,input_x_gradient,integrated_gradients,attention --ig-steps 50 --strategies fused,stepwise --max-seconds 100}
+    local agg_args=${BENCH_AGG_ARGS:---shape gpt2-small --precision fp32 --sections attribution --lengths 256+256 --methods saliency,integrated_gradients --ig-steps 50 --strategies fused --no-granular --max-seconds 120}
     local cpu_args=${BENCH_CPU_ARGS:---shape gpt2-small --sections model --seq 128 --batch 1 --repeats 1 --gemm-size 1024}
     {
       echo
       echo "## inseq bench --device cuda $cuda_args"
       echo
       # shellcheck disable=SC2086
-      timeout "${BENCH_CUDA_SECONDS:-480}" "$work/app/inseq" bench --device cuda $cuda_args 2>&1 || echo "(bench exited with $?)"
+      timeout "${BENCH_CUDA_SECONDS:-380}" "$work/app/inseq" bench --device cuda $cuda_args 2>&1 || echo "(bench exited with $?)"
+      echo
+      echo "## inseq bench --device cuda $agg_args (aggregated output: norms on the GPU, [tokens x steps] to the host)"
+      echo
+      # shellcheck disable=SC2086
+      timeout "${BENCH_AGG_SECONDS:-150}" "$work/app/inseq" bench --device cuda $agg_args 2>&1 || echo "(bench exited with $?)"
       echo
       echo "## inseq bench --device cpu $cpu_args (this machine's CPU, for comparison)"
       echo
       # shellcheck disable=SC2086
-      timeout "${BENCH_CPU_SECONDS:-100}" "$work/app/inseq" bench --device cpu $cpu_args 2>&1 || echo "(bench exited with $?)"
+      timeout "${BENCH_CPU_SECONDS:-60}" "$work/app/inseq" bench --device cpu $cpu_args 2>&1 || echo "(bench exited with $?)"
     } | tee "$blog" >>"$results"
   fi
   echo "== done (status $status); results in $results"

@@ -44,7 +44,7 @@ public static class AttributionBench
             foreach (var method in s.Methods)
                 foreach (var strategy in s.Strategies)
                 {
-                    var options = Options(method, strategy, s.IgSteps, seq2seq);
+                    var options = Options(method, strategy, s.IgSteps, seq2seq, s.Granular);
                     var arena = ArenaBytes(model, method, strategy, cell, s.IgSteps);
                     if (warmed.Add((method, strategy))) // JIT, first page-in of the weights, native dispatch
                     {
@@ -149,10 +149,11 @@ public static class AttributionBench
     static string Label(string method, int igSteps) =>
         method is "integrated_gradients" or "layer_integrated_gradients" ? $"{method} ({igSteps} steps)" : method;
 
-    static AttributeOptions Options(string method, AttributionStrategy strategy, int igSteps, bool seq2seq) => new()
+    static AttributeOptions Options(string method, AttributionStrategy strategy, int igSteps, bool seq2seq, bool granular) => new()
     {
         Method = method,
         Strategy = strategy,
+        GranularAttributions = granular,
         AttributeTarget = seq2seq, // encoder-decoders: attribute to the target prefix too (decoder-only: always)
         MethodOptions = method switch
         {

@@ -71,7 +71,7 @@ public static class BenchRunner
                 ? "source+target" // target: the decoder start token + that many forced tokens, attributed with attribute_target
                 : "prompt+forced";
             output.WriteLine($"## Attribution — {threads} thread{(threads == 1 ? "" : "s")}, one sequence, {layout} {lengths}, " +
-                             $"median of {s.AttributionRepeats}" + (config.IsEncoderDecoder ? ", attribute_target" : "") + (s.MaxSeconds > 0 ? $", cells over {s.MaxSeconds:0} s estimated skipped" : ""));
+                             $"median of {s.AttributionRepeats}" + (s.Granular ? "" : ", aggregated output (--no-granular)") + (config.IsEncoderDecoder ? ", attribute_target" : "") + (s.MaxSeconds > 0 ? $", cells over {s.MaxSeconds:0} s estimated skipped" : ""));
             output.WriteLine();
             AttributionBench.Run(s, model, output, progress);
             output.WriteLine();

@@ -21,6 +21,9 @@ public sealed record BenchSettings(string Shape, int Sequence, int Batch, int Re
     public IReadOnlyList<string> Methods { get; init; } = AttributionBench.DefaultMethods;
     public IReadOnlyList<(int Prompt, int Forced)> Lengths { get; init; } = [(20, 20), (64, 64)];
     public int IgSteps { get; init; } = 50;
+    /// <summary>Attribution cells return granular attributions (Inseq's default); false: --no-granular, the
+    /// aggregated output computed where the gradients are.</summary>
+    public bool Granular { get; init; } = true;
     public IReadOnlyList<AttributionStrategy> Strategies { get; init; } = [AttributionStrategy.Fused, AttributionStrategy.Stepwise];
     public int AttributionRepeats { get; init; } = 1;
     public double MaxSeconds { get; init; } = 120;

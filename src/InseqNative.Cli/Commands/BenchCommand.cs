@@ -23,13 +23,14 @@ static class BenchCommand
         var gemm = new Option<int>("--gemm-size") { Description = "square GEMM size for the GFLOP/s line (0: skip)", DefaultValueFactory = _ => 1024 };
         var methods = new Option<string>("--methods") { Description = "attribution: comma-separated method ids", DefaultValueFactory = _ => string.Join(",", AttributionBench.DefaultMethods) };
         var lengths = new Option<string>("--lengths") { Description = "attribution: comma-separated prompt+forced token counts", DefaultValueFactory = _ => "20+20,64+64" };
+        var noGranular = new Option<bool>("--no-granular") { Description = "attribution: cells return aggregated attributions computed where the gradients are (AttributeOptions.GranularAttributions = false)" };
         var igSteps = new Option<int>("--ig-steps") { Description = "attribution: integrated_gradients n_steps", DefaultValueFactory = _ => 50 };
         var strategies = new Option<string>("--strategies") { Description = "attribution: fused, stepwise or both (side by side)", DefaultValueFactory = _ => "fused,stepwise" };
         var attrRepeats = new Option<int>("--attribution-repeats") { Description = "attribution: timed repetitions per cell after a short warm-up (median reported)", DefaultValueFactory = _ => 1 };
         var maxSeconds = new Option<double>("--max-seconds") { Description = "attribution: skip a cell whose estimated wall time exceeds this (0: never skip)", DefaultValueFactory = _ => 120 };
 
         var cmd = new Command("bench", "measure model-pass and attribution throughput (fused vs stepwise) on a random-weight model shape");
-        foreach (var o in new Option[] { shape, sections, seq, batch, repeats, threads, modelThreads, device, precision, gemm, methods, lengths, igSteps, strategies, attrRepeats, maxSeconds })
+        foreach (var o in new Option[] { shape, sections, seq, batch, repeats, threads, modelThreads, device, precision, gemm, methods, lengths, noGranular, igSteps, strategies, attrRepeats, maxSeconds })
             cmd.Options.Add(o);
         cmd.SetAction(parse =>
         {
@@ -45,6 +46,7 @@ static class BenchCommand
                     Methods = List(parse.GetValue(methods)!).Distinct().ToArray(),
                     Lengths = List(parse.GetValue(lengths)!).Select(Length).Distinct().ToArray(),
                     IgSteps = parse.GetValue(igSteps),
+                    Granular = !parse.GetValue(noGranular),
                     Strategies = List(parse.GetValue(strategies)!).Select(Strategy).Distinct().ToArray(),
                     AttributionRepeats = parse.GetValue(attrRepeats),
                     MaxSeconds = parse.GetValue(maxSeconds),
